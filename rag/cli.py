@@ -1,0 +1,131 @@
+"""The ``rag`` command: index, ask, eval, ui.
+
+    rag index                      # sync the index with the corpus
+    rag ask "Which resolutions were cited?"  [--json]
+    rag eval [SUITE ...]           # see evals/README.md
+    rag ui                         # the Gradio chat app
+
+Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from .settings import Settings, SettingsError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("corpus_dir", "index_dir", "chroma_url", "top_k", "answerer"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings.from_env(**overrides)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .indexing import build_index
+
+    report = build_index(_settings(args), progress=None if not args.progress else True)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .pipeline import ask
+
+    answer = ask(args.question, settings=_settings(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(answer.text)
+    for w in answer.warnings:
+        print(f"warning: {w}")
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"  [{c.marker}] {c.source} ({c.start}-{c.end}): \"{c.quote}\"")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    try:
+        from evals.runner import main as eval_main
+    except ImportError as exc:
+        raise SettingsError(f"the eval runner is not installed ({exc}); run `pip install -e .` in the repo") from None
+    return eval_main(args.rest)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        from ui.app import main as ui_main
+    except ImportError as exc:
+        raise SettingsError(f"the UI is not installed ({exc}); run `pip install -e .` in the repo") from None
+    return ui_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Cited answers from a document corpus, offline.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what goes into each answer")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
+        sp.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
+        sp.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
+
+    sp = sub.add_parser("index", help="index the corpus (incremental)")
+    common(sp)
+    sp.add_argument("--progress", action="store_true", help="always show the progress bar")
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("ask", help="ask a question")
+    common(sp)
+    sp.add_argument("question")
+    sp.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    sp.add_argument("--top-k", dest="top_k", type=int)
+    sp.add_argument("--answerer", choices=["extractive", "openai"])
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="run eval suites (rag eval --help)", add_help=False)
+    sp.add_argument("rest", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("ui", help="start the chat UI (rag ui --help)", add_help=False)
+    sp.add_argument("rest", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "chromadb", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        kind = "error" if isinstance(exc, (ValueError, RuntimeError, OSError, ImportError)) else \
+            f"unexpected error ({type(exc).__name__})"
+        print(f"{kind}: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (SettingsError,)) else EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Indexing: incremental sync of corpus chunks into a Chroma collection.
+
+Chroma itself is the record of what is indexed: chunk ids are derived from
+(source, offset, content), so a run computes the ids the corpus should have,
+adds the missing ones and deletes the stale ones. Why not LangChain's
+``index()`` + record manager: its record manager is a second database that an
+interrupted run can leave out of step with the store; diffing against the store
+repairs any interruption by construction, and embeds exactly the new chunks.
+
+A fingerprint of (embedding model, chunking settings) is stored in the
+collection's metadata; when it differs the collection is rebuilt from scratch
+instead of mixing vectors.
+
+>>> report = build_index(Settings(corpus_dir="seeds", index_dir="/tmp/ix"))  # doctest: +SKIP
+>>> print(report.summary())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+from .chunking import CHUNKER_VERSION, split_documents
+from .loading import CorpusError, load_corpus
+from .providers import embedding_name, make_chroma_client, make_embeddings
+from .settings import Settings
+from .types import Chunk, IndexReport
+
+log = logging.getLogger(__name__)
+
+ADD_BATCH = 64
+MANIFEST = "manifest.json"
+
+
+def fingerprint(settings: Settings) -> str:
+    """What the vectors depend on; a change forces a full rebuild."""
+    parts = {
+        "embedding": embedding_name(settings),
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "chunker": CHUNKER_VERSION,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def open_collection(client, settings: Settings, *, create: bool):
+    """The raw Chroma collection, or None when it does not exist and create is False."""
+    try:
+        return client.get_collection(settings.collection)
+    except Exception:  # chromadb raises NotFoundError / ValueError by version
+        if not create:
+            return None
+    return client.create_collection(
+        settings.collection,
+        metadata={"rag_fingerprint": fingerprint(settings), "rag_generation": uuid.uuid4().hex},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
+
+
+def vector_store(client, settings: Settings, embeddings):
+    """LangChain's Chroma store over our collection (it embeds with our model,
+    never Chroma's default one, which would download weights)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(client=client, collection_name=settings.collection, embedding_function=embeddings,
+                  create_collection_if_not_exists=False)
+
+
+def index_exists(settings: Settings) -> bool:
+    """True when the collection exists and holds at least one chunk."""
+    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+        return False  # don't create an empty index folder just by asking
+    col = open_collection(make_chroma_client(settings), settings, create=False)
+    return col is not None and col.count() > 0
+
+
+def stored_chunks(collection) -> list[Chunk]:
+    """Every chunk in the collection (paged), in a stable order."""
+    out: list[Chunk] = []
+    offset, page = 0, 5000
+    while True:
+        got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            out.append(Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text,
+                             meta.get("doc_sha256", "")))
+        if len(got["ids"]) < page:
+            break
+        offset += page
+    out.sort(key=lambda c: (c.source, c.start))
+    return out
+
+
+def build_index(settings: Settings | None = None, *, progress: bool | None = None,
+                embeddings=None) -> IndexReport:
+    """Bring the index in line with the corpus; return what was done.
+
+    >>> print(build_index().summary())  # doctest: +SKIP
+    Index: .../index
+      files added: 5, updated: 0, removed: 0, unchanged: 0, skipped: 0
+    """
+    settings = settings or Settings.from_env()
+    t0 = time.perf_counter()
+    docs, skipped = load_corpus(settings.corpus_dir)
+    if not docs:
+        raise CorpusError(f"no indexable files in {settings.corpus_dir} "
+                          "(supported: .txt .md .html .pdf)")
+    chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
+
+    client = make_chroma_client(settings)
+    collection = open_collection(client, settings, create=True)
+    fp = fingerprint(settings)
+    rebuilt, reason = False, None
+    old_fp = (collection.metadata or {}).get("rag_fingerprint")
+    if old_fp != fp:
+        rebuilt = True
+        reason = f"index settings changed (fingerprint {old_fp} -> {fp})"
+        log.warning("rebuilding index: %s", reason)
+        client.delete_collection(settings.collection)
+        collection = open_collection(client, settings, create=True)
+
+    existing = stored_chunks(collection)
+    existing_ids = {c.id for c in existing}
+    wanted = {c.id: c for c in chunks}
+    to_add = [c for c in chunks if c.id not in existing_ids]
+    to_delete = sorted(existing_ids - wanted.keys())
+
+    old_by_file: dict[str, set[str]] = {}
+    for c in existing:
+        old_by_file.setdefault(c.source, set()).add(c.id)
+    new_by_file: dict[str, set[str]] = {}
+    for c in chunks:
+        new_by_file.setdefault(c.source, set()).add(c.id)
+    added = sorted(s for s in new_by_file if s not in old_by_file)
+    updated = sorted(s for s in new_by_file if s in old_by_file and old_by_file[s] != new_by_file[s])
+    removed = sorted(s for s in old_by_file if s not in new_by_file)
+    unchanged = len(new_by_file) - len(added) - len(updated)
+
+    if to_add:
+        embeddings = embeddings or make_embeddings(settings)
+        _add_chunks(client, settings, embeddings, to_add, progress)
+    if to_delete:
+        # After adding, so an interruption never leaves a file with no chunks at all.
+        for i in range(0, len(to_delete), 5000):
+            collection.delete(ids=to_delete[i:i + 5000])
+    if to_add or to_delete or rebuilt:
+        meta = dict(collection.metadata or {})
+        meta.update({"rag_fingerprint": fp, "rag_generation": uuid.uuid4().hex})
+        collection.modify(metadata=meta)
+
+    report = IndexReport(
+        location=settings.index_location, files_added=added, files_updated=updated,
+        files_removed=removed, files_unchanged=unchanged, skipped=list(skipped),
+        chunks_embedded=len(to_add), chunks_removed=len(to_delete), chunks_total=collection.count(),
+        rebuilt=rebuilt, rebuild_reason=reason, seconds=time.perf_counter() - t0,
+    )
+    _write_manifest(settings, fp, report)
+    log.info("indexed: %s", report.summary().replace("\n", "; "))
+    return report
+
+
+def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], progress: bool | None) -> None:
+    store = vector_store(client, settings, embeddings)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(chunks), desc="embedding chunks", unit="chunk", file=sys.stderr)
+    for i in range(0, len(chunks), ADD_BATCH):
+        batch = chunks[i:i + ADD_BATCH]
+        store.add_texts(
+            texts=[c.text for c in batch],
+            metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256}
+                       for c in batch],
+            ids=[c.id for c in batch],
+        )
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+
+
+def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
+    """Human-readable record beside an embedded index; Chroma databases written
+    by one version may not open with another, so the version is recorded."""
+    if settings.chroma_url:
+        return
+    import chromadb
+
+    manifest = {
+        "fingerprint": fp,
+        "embedding": embedding_name(settings),
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "chunker": CHUNKER_VERSION,
+        "chromadb_version": chromadb.__version__,
+        "collection": settings.collection,
+        "corpus_dir": str(settings.corpus_dir),
+        "chunks_total": report.chunks_total,
+        "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def check_manifest(settings: Settings) -> str | None:
+    """A warning when the embedded index was written by another Chroma version."""
+    path = settings.index_dir / MANIFEST
+    if settings.chroma_url or not path.exists():
+        return None
+    import chromadb
+
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8")).get("chromadb_version")
+    except (OSError, ValueError):
+        return None
+    if recorded and recorded != chromadb.__version__:
+        return (f"index at {settings.index_dir} was written by chromadb {recorded}, this is "
+                f"{chromadb.__version__}; if it fails to open, delete the folder and run `rag index`")
+    return None

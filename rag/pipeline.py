@@ -1,0 +1,216 @@
+"""The library entry point: ``ask()`` = retrieve -> select evidence -> answer.
+
+>>> from rag import ask
+>>> a = ask("Which UN Security Council resolutions were cited?")  # doctest: +SKIP
+>>> a.citations[0].source  # doctest: +SKIP
+'000_6cae30295beecc41.txt'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from functools import lru_cache
+from typing import Iterator
+
+from .indexing import build_index, check_manifest, index_exists
+from .providers import make_answerer, make_chroma_client, make_embeddings
+from .retrieval import Retriever
+from .settings import Settings
+from .text import QUESTION_WORDS, STOPWORDS, stem, terms, words
+from .types import Answer
+
+log = logging.getLogger(__name__)
+
+_ANAPHORA = re.compile(
+    r"\b(?:he|she|him|his|her|hers|they|them|their|it|its|that|this|these|those|there|then)\b|"
+    r"^\s*(?:and|also|what about|how about|and what|same)\b",
+    re.IGNORECASE,
+)
+
+
+def validate_question(question: object, max_chars: int = 2000) -> str:
+    """The question stripped, or ValueError with a clear message."""
+    if not isinstance(question, str):
+        raise ValueError(f"question must be a string, not {type(question).__name__}")
+    q = question.strip()
+    if not q:
+        raise ValueError("question is empty: ask something about the corpus")
+    if len(q) > max_chars:
+        raise ValueError(f"question is too long ({len(q)} characters; the limit is {max_chars})")
+    return q
+
+
+def history_user_turns(history: list | None) -> list[str]:
+    """The user's earlier questions from a history in either common shape:
+    ``[(user, assistant), ...]`` or ``[{"role": ..., "content": ...}, ...]``
+    (Gradio's messages, where content may be a list of parts)."""
+    turns: list[str] = []
+    for item in history or []:
+        if isinstance(item, (list, tuple)) and item:
+            if isinstance(item[0], str):
+                turns.append(item[0])
+        elif isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            if isinstance(content, str) and content.strip():
+                turns.append(content.strip())
+    return turns
+
+
+def rewrite_followup(question: str, history: list | None) -> str:
+    """Deterministic standalone rewrite: a follow-up that leans on earlier turns
+    ("And when did he arrive?") gets the names and topic of the previous
+    question appended, so retrieval sees them.
+
+    >>> rewrite_followup("And when did he arrive?", [("Who visited Tokyo, Tillerson?", "...")])
+    'And when did he arrive? (visited Tokyo Tillerson)'
+    """
+    previous = history_user_turns(history)
+    if not previous or not _ANAPHORA.search(question):
+        return question
+    have = set(terms(question))
+    extra: list[str] = []
+    for w in words(previous[-1]):
+        low = w.lower()
+        if low in STOPWORDS or low in QUESTION_WORDS or stem(w) in have or w in extra:
+            continue
+        extra.append(w)
+    return f"{question} ({' '.join(extra)})" if extra else question
+
+
+class Engine:
+    """The loaded pipeline for one Settings: embedder, store, retriever, answerer.
+
+    Loading the embedding model takes seconds, so engines are kept per Settings
+    (see :func:`engine_for`); ``Engine`` itself holds no global state.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embeddings = make_embeddings(settings)
+        self._client = make_chroma_client(settings)
+        self._retriever: Retriever | None = None
+        self._answerers: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def ensure_index(self) -> None:
+        if not index_exists(self.settings):
+            log.warning("no index at %s: building it from %s first", self.settings.index_location,
+                        self.settings.corpus_dir)
+            report = build_index(self.settings, embeddings=self.embeddings)
+            log.warning("%s", report.summary())
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self.ensure_index()
+                warning = check_manifest(self.settings)
+                if warning:
+                    log.warning(warning)
+                self._retriever = Retriever(self.settings, self.embeddings, self._client)
+            else:
+                self._retriever.refresh()
+            return self._retriever
+
+    def answerer(self, settings: Settings):
+        name = settings.answerer
+        if name not in self._answerers:
+            self._answerers[name] = make_answerer(settings, self.embeddings)
+        return self._answerers[name]
+
+    def ask(self, question: str, history: list | None = None, settings: Settings | None = None) -> Answer:
+        final = None
+        for item in self.ask_stream(question, history=history, settings=settings):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def ask_stream(self, question: str, history: list | None = None,
+                   settings: Settings | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as the answer is produced, then the final Answer."""
+        settings = settings or self.settings
+        q = validate_question(question, settings.max_question_chars)
+        t0 = time.perf_counter()
+        query = rewrite_followup(q, history)
+        retriever = self.retriever
+
+        # 1. retrieve
+        query_vector = self.embeddings.embed_query(query)
+        passages = retriever.search(query, settings.top_k, query_vector=query_vector)
+        # 2 + 3. select evidence (or build the prompt) and answer
+        answerer = self.answerer(settings)
+        answer = None
+        if hasattr(answerer, "stream"):
+            for item in answerer.stream(query, passages, retriever, query_vector):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    yield item
+        else:
+            answer = answerer.answer(query, passages, retriever, query_vector)
+            yield answer.text
+
+        trace = {
+            "question": q,
+            "query": query,
+            "answerer": settings.answerer,
+            "retrieved": [{"chunk_id": p.chunk_id, "source": p.source, "start": p.start, "end": p.end,
+                           "score": p.score, "dense": p.dense_score, "lexical": p.lexical_score}
+                          for p in passages],
+            "seconds": round(time.perf_counter() - t0, 3),
+            **answer.trace,
+        }
+        log.info("ask %r -> %s; chunks %s", query, "refused" if answer.refused else
+                 [c.source for c in answer.citations],
+                 [(p.chunk_id[:8], p.score) for p in passages])
+        yield Answer(text=answer.text, citations=list(answer.citations), refused=answer.refused,
+                     warnings=list(answer.warnings), passages=passages, trace=trace)
+
+
+@lru_cache(maxsize=4)
+def engine_for(settings: Settings) -> Engine:
+    """The Engine for these settings, loaded once per process."""
+    return Engine(settings)
+
+
+def ask(question: str, *, history: list | None = None, settings: Settings | None = None) -> Answer:
+    """Answer ``question`` from the corpus, with citations, or refuse.
+
+    Builds the index first if none exists.
+
+    >>> a = ask("Which UN Security Council resolutions were cited?")  # doctest: +SKIP
+    >>> a.refused, a.citations[0].quote[:40]  # doctest: +SKIP
+    (False, 'We intend to continue our coordination ')
+    """
+    settings = settings or Settings.from_env()
+    q = validate_question(question, settings.max_question_chars)
+    return engine_for(_loading_part(settings)).ask(q, history=history, settings=settings)
+
+
+def ask_stream(question: str, *, history: list | None = None,
+               settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Like :func:`ask`, but yields text pieces as they are produced and ends
+    with the final :class:`Answer` (whose text is authoritative: citations may
+    have been renumbered or dropped after verification).
+
+    >>> for item in ask_stream("When did Tillerson take office?"):  # doctest: +SKIP
+    ...     print(item if isinstance(item, str) else item.citations)
+    """
+    settings = settings or Settings.from_env()
+    q = validate_question(question, settings.max_question_chars)
+    yield from engine_for(_loading_part(settings)).ask_stream(q, history=history, settings=settings)
+
+
+# Fields an Engine loads from; the others (answerer, top_k, ...) are per call.
+_LOADING_FIELDS = ("corpus_dir", "index_dir", "chroma_url", "collection", "chunk_size", "chunk_overlap",
+                   "embedding")
+
+
+def _loading_part(settings: Settings) -> Settings:
+    return Settings(**{f: getattr(settings, f) for f in _LOADING_FIELDS})

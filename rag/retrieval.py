@@ -1,0 +1,122 @@
+"""Retrieval: hybrid search over the index, dense (Chroma) + lexical (BM25),
+fused with reciprocal rank fusion into typed :class:`Passage` objects.
+
+>>> r = Retriever(settings, embeddings, client)  # doctest: +SKIP
+>>> [p.source for p in r.search("Which resolutions were cited?", 3)]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from .indexing import open_collection, stored_chunks, vector_store
+from .settings import Settings
+from .text import tokens
+from .types import Chunk, Passage
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60  # the constant from Cormack et al.; damps the weight of top ranks
+
+
+class IndexMissing(RuntimeError):
+    """No index exists yet at the configured location."""
+
+
+class Retriever:
+    """Holds the Chroma store and a BM25 index over the same chunks.
+
+    The BM25 side is rebuilt when the collection's generation stamp changes, so
+    a re-index by another process is picked up on the next query.
+    """
+
+    def __init__(self, settings: Settings, embeddings, client) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self._client = client
+        self._generation: str | None = None
+        self.chunks: list[Chunk] = []
+        self._bm25 = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload chunks and BM25 if the index changed since the last load."""
+        collection = open_collection(self._client, self.settings, create=False)
+        if collection is None or collection.count() == 0:
+            raise IndexMissing(f"no index at {self.settings.index_location}; run `rag index`")
+        generation = (collection.metadata or {}).get("rag_generation")
+        if generation == self._generation and self._bm25 is not None:
+            return
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s forces DEBUG on import
+
+        self._collection = collection
+        self._store = vector_store(self._client, self.settings, self.embeddings)
+        self.chunks = stored_chunks(collection)
+        self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        bm25 = bm25s.BM25()
+        # bm25s rejects empty token lists; a placeholder keeps row numbers aligned.
+        bm25.index([tokens(c.text) or ["\x00"] for c in self.chunks], show_progress=False)
+        self._bm25 = bm25
+        self.idf, self.windows = _term_statistics(self.chunks)
+        self._generation = generation
+        log.info("retriever loaded %d chunks (generation %s)", len(self.chunks), generation)
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (aligned with ``self.chunks``)."""
+        q = tokens(query)
+        if not q:
+            return np.zeros(len(self.chunks))
+        return np.asarray(self._bm25.get_scores(q), dtype=float)
+
+    def search(self, query: str, k: int, query_vector: list[float] | None = None) -> list[Passage]:
+        """Top-k passages by fused dense + lexical rank."""
+        pool = max(k * 3, 20)
+        qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
+        dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
+        dense_sim: dict[str, float] = {}
+        for rank, (doc, distance) in enumerate(dense):
+            dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
+        lex = self.lexical_scores(query)
+        lex_order = [i for i in np.argsort(-lex)[:pool] if lex[i] > 0]
+
+        fused: dict[str, float] = {}
+        for rank, cid in enumerate(dense_sim):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, i in enumerate(lex_order):
+            cid = self.chunks[i].id
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+
+        out: list[Passage] = []
+        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
+            if cid not in self._by_id:
+                continue  # deleted between the two searches
+            c = self.chunks[self._by_id[cid]]
+            out.append(Passage(c.id, c.source, c.start, c.end, c.text, round(score, 6),
+                               dense_score=round(dense_sim[cid], 4) if cid in dense_sim else None,
+                               lexical_score=round(float(lex[self._by_id[cid]]), 4)))
+        return out
+
+
+def _term_statistics(chunks: list[Chunk]) -> tuple[dict[str, float], dict[str, set[str]]]:
+    """IDF of every corpus token, and each chunk's tokens joined with its
+    neighbours' in the same file (``chunks`` sorted by source and offset)."""
+    toks = [set(tokens(c.text)) for c in chunks]
+    df: dict[str, int] = {}
+    for ts in toks:
+        for t in ts:
+            df[t] = df.get(t, 0) + 1
+    n = len(chunks)
+    idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    windows: dict[str, set[str]] = {}
+    for i, c in enumerate(chunks):
+        w = set(toks[i])
+        for j in (i - 1, i + 1):
+            if 0 <= j < n and chunks[j].source == c.source:
+                w |= toks[j]
+        windows[c.id] = w
+    return idf, windows

@@ -1,0 +1,150 @@
+"""One typed settings object, read once from ``RAG_*`` environment variables.
+
+Every option has a documented default (see README "Configuration"). An invalid
+value fails at start-up with a :class:`SettingsError` naming the variable.
+
+>>> from rag import Settings
+>>> s = Settings.from_env({"RAG_TOP_K": "4"})
+>>> s.top_k
+4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+# The repository root: defaults resolve against it so `ask()` works from any cwd
+# inside a clone. Users pointing at their own folders set RAG_CORPUS_DIR.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EMBEDDING_PROVIDERS = ("minilm-onnx", "hash")
+ANSWERERS = ("extractive", "openai")
+
+
+class SettingsError(ValueError):
+    """A RAG_* variable has an invalid value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of the pipeline. Frozen, hashable, passed explicitly.
+
+    >>> Settings(top_k=3).top_k
+    3
+    """
+
+    corpus_dir: Path = PROJECT_ROOT / "seeds"
+    index_dir: Path = PROJECT_ROOT / "index"
+    chroma_url: str | None = None
+    collection: str = "corpus"
+    chunk_size: int = 800
+    chunk_overlap: int = 120
+    top_k: int = 6
+    embedding: str = "minilm-onnx"
+    answerer: str = "extractive"
+    # Generative answerer (used when answerer == "openai").
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 2
+    strict: bool = False
+    # Retrieval calibration: below these the extractive answerer refuses.
+    min_coverage: float = 0.34
+    max_question_chars: int = 2000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir).expanduser())
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+        _validate(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Read ``RAG_*`` variables (and OPENAI_* fallbacks) into a Settings.
+
+        >>> Settings.from_env({"RAG_ANSWERER": "extractive"}).answerer
+        'extractive'
+        """
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for f in dataclasses.fields(cls):
+            var = "RAG_" + f.name.upper()
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(var, raw, f.type)
+        if "llm_base_url" not in values and env.get("OPENAI_BASE_URL"):
+            values["llm_base_url"] = env["OPENAI_BASE_URL"]
+        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def index_location(self) -> str:
+        """Human-readable place of the index: a server URL or a directory."""
+        return self.chroma_url or str(self.index_dir)
+
+
+def _parse(var: str, raw: str, typ) -> object:
+    typ = str(typ)
+    try:
+        if typ.startswith("int"):
+            return int(raw)
+        if typ.startswith("float"):
+            return float(raw)
+        if typ.startswith("bool"):
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if typ.startswith("Path"):
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{var}={raw!r} is invalid: {exc}") from None
+
+
+def _validate(s: Settings) -> None:
+    def fail(name: str, msg: str) -> None:
+        raise SettingsError(f"RAG_{name.upper()}={getattr(s, name)!r} is invalid: {msg}")
+
+    if s.chunk_size < 100 or s.chunk_size > 20000:
+        fail("chunk_size", "must be between 100 and 20000 characters")
+    if s.chunk_overlap < 0 or s.chunk_overlap >= s.chunk_size:
+        fail("chunk_overlap", "must be >= 0 and smaller than RAG_CHUNK_SIZE")
+    if not 1 <= s.top_k <= 100:
+        fail("top_k", "must be between 1 and 100")
+    if s.embedding not in EMBEDDING_PROVIDERS:
+        fail("embedding", f"choose one of {', '.join(EMBEDDING_PROVIDERS)}")
+    if s.answerer not in ANSWERERS:
+        fail("answerer", f"choose one of {', '.join(ANSWERERS)}")
+    if not 3 <= len(s.collection) <= 512:
+        fail("collection", "Chroma collection names need 3-512 characters")
+    if s.chroma_url is not None:
+        u = urlparse(s.chroma_url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            fail("chroma_url", "expected a URL such as http://127.0.0.1:8000")
+    if s.llm_base_url is not None:
+        u = urlparse(s.llm_base_url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            fail("llm_base_url", "expected a URL such as http://127.0.0.1:8080/v1")
+    if s.llm_timeout <= 0:
+        fail("llm_timeout", "must be positive seconds")
+    if not 0 <= s.llm_max_retries <= 10:
+        fail("llm_max_retries", "must be between 0 and 10")
+    if not 0.0 <= s.min_coverage <= 1.0:
+        fail("min_coverage", "must be between 0 and 1")
+    if s.max_question_chars < 10:
+        fail("max_question_chars", "must be at least 10")

@@ -1,0 +1,143 @@
+"""Small text-analysis helpers shared by retrieval, answering and citations:
+tokens with a light stemmer, stop words, and sentence spans with offsets.
+
+>>> terms("Which resolutions were cited?")
+['resolut', 'cite']
+>>> [text[s:e] for s, e in [(0, 8)] for text in ["Hi there. Bye."]]
+['Hi there']
+"""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours yourself yourselves s t don shall may might must upon per via
+us mr ms mrs let get got one ever tell please say says said
+""".split())
+
+# Words that shape a question but carry no topic of their own.
+QUESTION_WORDS = frozenset("""
+what which who whom whose when where why how many much long often kind type name names list
+happen happened happens describe explain according document documents file files text corpus
+source sources article articles mention mentions mentioned mentioning discuss discussed discusses
+cite cited cites refer refers referred talk talked talks give given gives state stated states
+anything something someone anyone thing things know known find show tell told does did do
+""".split())
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
+
+MONTHS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june",
+    "jul": "july", "aug": "august", "sep": "september", "sept": "september", "oct": "october",
+    "nov": "november", "dec": "december",
+}
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match cited/cites/citing, talks/talk."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = MONTHS.get(w, w)
+    for suf, rep in (("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("iveness", "ive"),
+                     ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", "e"), ("es", "e"), ("ly", ""),
+                     ("s", ""), ("ions", ""), ("ion", "")):
+        if w.endswith(suf) and len(w) - len(suf) >= 3 and not w.endswith("ss"):
+            w = w[: len(w) - len(suf)] + rep
+            break
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def words(text: str) -> list[str]:
+    """Raw word tokens (numbers kept whole, e.g. '2:15', '2270')."""
+    out = []
+    for m in _WORD.finditer(text):
+        tok = m.group(0).strip("'’-")
+        out.extend(p for p in re.split(r"[-]", tok) if p) if "-" in tok and not tok[0].isdigit() else out.append(tok)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """Stemmed, lower-cased tokens without stop words: the lexical index vocabulary."""
+    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+
+
+def terms(question: str) -> list[str]:
+    """The topical terms of a question: tokens minus stop words and question words."""
+    seen: list[str] = []
+    for w in words(question):
+        low = w.lower().replace("’", "'")
+        if low in STOPWORDS or low in QUESTION_WORDS or low.rstrip("'s") in QUESTION_WORDS:
+            continue
+        t = stem(w)
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+def salient_words(question: str) -> list[str]:
+    """Names and numbers in a question (capitalised words not opening it, digits),
+    stemmed: an answer must be about these, so the corpus must contain them."""
+    return [stem(w) for w in salient_surface(question)]
+
+
+def salient_surface(question: str) -> list[str]:
+    """:func:`salient_words` as written in the question."""
+    out = []
+    ws = words(question)
+    for i, w in enumerate(ws):
+        low = w.lower()
+        if low in STOPWORDS or low in QUESTION_WORDS:
+            continue
+        if w[0].isdigit() or (i > 0 and w[0].isupper()):
+            out.append(w)
+    return out
+
+
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Nos|Gen|Sen|Rep|Gov|Prof|Corp|Inc|Ltd|Co|vs|etc|Jan|Feb|Mar|Apr|"
+    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|N|S|U|a\.m|p\.m|[A-Z])\.)$"
+)
+_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n|\n")
+
+
+def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets in ``text`` (plus ``base``), whitespace trimmed.
+
+    >>> t = "Mr. Abe met U.S. officials. They talked."
+    >>> [t[s:e] for s, e in sentence_spans(t)]
+    ['Mr. Abe met U.S. officials.', 'They talked.']
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _END.finditer(text):
+        end = m.end()
+        piece = text[start:end]
+        if "\n" not in m.group(0) and _ABBREV.search(piece.rstrip("\"'”’)]")):
+            nxt = text[end:end + 3].lstrip()
+            if nxt[:1].islower() or nxt[:1].isdigit() or nxt[:1] == "":
+                continue
+            if re.search(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Gov|Prof|No)|(?<![A-Za-z.])[A-Z]|U\.S)\.$", piece.rstrip()):
+                continue  # titles and initials ("Rex W. Tillerson", "N. Korea") never end a sentence
+        _push(text, start, end, base, spans)
+        start = end
+    _push(text, start, len(text), base, spans)
+    return spans
+
+
+def _push(text: str, start: int, end: int, base: int, spans: list[tuple[int, int]]) -> None:
+    seg = text[start:end]
+    lead = len(seg) - len(seg.lstrip())
+    trail = len(seg) - len(seg.rstrip())
+    s, e = start + lead, end - trail
+    if e - s >= 2 and any(ch.isalnum() for ch in text[s:e]):
+        spans.append((base + s, base + e))

@@ -1,0 +1,118 @@
+"""Typed, frozen objects that flow between pipeline stages.
+
+files -> Document -> Chunk -> (index) -> Passage -> Answer(Citation...)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded file. ``source`` is the path relative to the corpus root."""
+
+    source: str
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not indexed, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document: ``document.text[start:end] == text``."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    doc_sha256: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores (higher is better)."""
+
+    chunk_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``marker`` is the n of ``[n]`` in the answer; the file's text
+    ``[start:end] == quote`` exactly."""
+
+    marker: int
+    source: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :func:`rag.ask` returns.
+
+    ``trace`` explains the answer: rewritten query, chunk ids and scores.
+    """
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    warnings: list[str] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    trace: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form (used by ``rag ask --json``)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What :func:`rag.build_index` did."""
+
+    location: str
+    files_added: list[str] = field(default_factory=list)
+    files_updated: list[str] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    files_unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    rebuilt: bool = False
+    rebuild_reason: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """Multi-line human summary printed after every run."""
+        lines = [
+            f"Index: {self.location}",
+            f"  files added: {len(self.files_added)}, updated: {len(self.files_updated)}, "
+            f"removed: {len(self.files_removed)}, unchanged: {self.files_unchanged}, "
+            f"skipped: {len(self.skipped)}",
+            f"  chunks embedded: {self.chunks_embedded}, removed: {self.chunks_removed}, "
+            f"total: {self.chunks_total}",
+            f"  seconds: {self.seconds:.2f}",
+        ]
+        if self.rebuilt:
+            lines.insert(1, f"  full rebuild: {self.rebuild_reason}")
+        for s in self.skipped:
+            lines.append(f"  skipped {s.source}: {s.reason}")
+        return "\n".join(lines)
