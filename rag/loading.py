@@ -112,8 +112,8 @@ class _VisibleText(HTMLParser):
 
 
 def html_visible_text(html: str) -> str:
-    """Visible text of an HTML page: no scripts, styles or head; block tags
-    become line breaks; runs of blank lines collapse.
+    """Visible text of an HTML page: no scripts, styles or head; blocks are
+    separated by one blank line (so the splitter sees paragraphs).
 
     >>> html_visible_text("<p>Hi <b>there</b></p><script>x()</script>")
     'Hi there'

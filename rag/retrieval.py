@@ -58,13 +58,31 @@ class Retriever:
         self._store = vector_store(self._client, self.settings, self.embeddings)
         self.chunks = stored_chunks(collection)
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self._by_source: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            self._by_source.setdefault(c.source, []).append(c)
         bm25 = bm25s.BM25()
         # bm25s rejects empty token lists; a placeholder keeps row numbers aligned.
         bm25.index([tokens(c.text) or ["\x00"] for c in self.chunks], show_progress=False)
         self._bm25 = bm25
-        self.idf, self.windows = _term_statistics(self.chunks)
+        self.idf, self.windows, self.file_tokens = _term_statistics(self.chunks)
+        self.vocab_sorted = sorted(self.idf)
         self._generation = generation
         log.info("retriever loaded %d chunks (generation %s)", len(self.chunks), generation)
+
+    def preceding_text(self, source: str, pos: int, width: int = 400) -> tuple[int, str] | None:
+        """Up to ``width`` characters of ``source`` just before offset ``pos``
+        (from whichever stored chunk holds them), with their start offset."""
+        best = None
+        for c in self._by_source.get(source, []):
+            # Chunks split at paragraph breaks don't overlap: allow a small gap.
+            if c.start < pos <= c.end + 8 and (best is None or c.start < best.start):
+                best = c
+        if best is None:
+            return None
+        end = min(pos, best.end)
+        start = max(best.start, end - width)
+        return start, best.text[start - best.start:end - best.start]
 
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``self.chunks``)."""
@@ -102,9 +120,9 @@ class Retriever:
         return out
 
 
-def _term_statistics(chunks: list[Chunk]) -> tuple[dict[str, float], dict[str, set[str]]]:
-    """IDF of every corpus token, and each chunk's tokens joined with its
-    neighbours' in the same file (``chunks`` sorted by source and offset)."""
+def _term_statistics(chunks: list[Chunk]):
+    """IDF of every corpus token; each chunk's tokens joined with its neighbours'
+    in the same file (``chunks`` sorted by source and offset); each file's tokens."""
     toks = [set(tokens(c.text)) for c in chunks]
     df: dict[str, int] = {}
     for ts in toks:
@@ -119,4 +137,7 @@ def _term_statistics(chunks: list[Chunk]) -> tuple[dict[str, float], dict[str, s
             if 0 <= j < n and chunks[j].source == c.source:
                 w |= toks[j]
         windows[c.id] = w
-    return idf, windows
+    files: dict[str, set[str]] = {}
+    for c, ts in zip(chunks, toks):
+        files.setdefault(c.source, set()).update(ts)
+    return idf, windows, files

@@ -29,6 +29,7 @@ happen happened happens describe explain according document documents file files
 source sources article articles mention mentions mentioned mentioning discuss discussed discusses
 cite cited cites refer refers referred talk talked talks give given gives state stated states
 anything something someone anyone thing things know known find show tell told does did do
+date dates day days time times year month happened take place took far
 """.split())
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
@@ -40,12 +41,27 @@ MONTHS = {
 }
 
 
+IRREGULAR = {
+    "led": "lead", "met": "meet", "shook": "shake", "took": "take", "taken": "take", "held": "hold",
+    "made": "make", "won": "win", "began": "begin", "begun": "begin", "went": "go", "gone": "go",
+    "saw": "see", "seen": "see", "spoke": "speak", "spoken": "speak", "wrote": "write",
+    "written": "write", "gave": "give", "given": "give", "came": "come", "sent": "send", "left": "leave",
+    "brought": "bring", "thought": "think", "sought": "seek", "fell": "fall", "fallen": "fall",
+    "became": "become", "chose": "choose", "chosen": "choose", "flew": "fly", "flown": "fly",
+    "ran": "run", "rose": "rise", "risen": "rise", "stood": "stand", "struck": "strike", "told": "tell",
+    "heard": "hear", "kept": "keep", "knew": "know", "known": "know", "drew": "draw", "drawn": "draw",
+    "grew": "grow", "grown": "grow", "signed": "sign", "signing": "sign",
+}
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match cited/cites/citing, talks/talk."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
     w = MONTHS.get(w, w)
+    if w in IRREGULAR:
+        w = IRREGULAR[w]
     for suf, rep in (("ational", "ate"), ("ations", "ate"), ("ation", "ate"), ("iveness", "ive"),
                      ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", "e"), ("es", "e"), ("ly", ""),
                      ("s", ""), ("ions", ""), ("ion", "")):
@@ -141,3 +157,18 @@ def _push(text: str, start: int, end: int, base: int, spans: list[tuple[int, int
     s, e = start + lead, end - trail
     if e - s >= 2 and any(ch.isalnum() for ch in text[s:e]):
         spans.append((base + s, base + e))
+
+
+def in_vocabulary(term: str, vocab_sorted: list[str], vocab: set[str] | dict) -> bool:
+    """Is ``term`` (a stem) in the corpus, allowing derived forms that the light
+    stemmer leaves apart (annex / annexation, withdraw / withdrawal)?"""
+    if term in vocab:
+        return True
+    if len(term) < 5:
+        return False
+    from bisect import bisect_left
+
+    i = bisect_left(vocab_sorted, term)
+    if i < len(vocab_sorted) and vocab_sorted[i].startswith(term):
+        return True
+    return any(term.startswith(term[:k]) and term[:k] in vocab for k in range(5, len(term)))

@@ -1,0 +1,42 @@
+"""Shared fixtures: a copy of the seeds corpus and real Chroma indexes in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private, writable copy of seeds/."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SEEDS, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def seeds_settings(tmp_path_factory):
+    """Settings for the real seeds corpus with an index built once per session."""
+    from rag import Settings, build_index
+
+    s = Settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seeds-index"))
+    build_index(s, progress=False)
+    return s

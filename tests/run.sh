@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install everything the tests need (idempotent) into .venv, then run the test
+# suite and the seeds eval suite. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "python environment (.venv)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+step "headless Chromium for the browser test (Debian package)"
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
+
+if [ -f tests/install_local_llm.sh ]; then
+  step "local OpenAI-compatible model server (llama.cpp + SmolLM2)"
+  bash tests/install_local_llm.sh
+fi
+
+step "tests"
+.venv/bin/python -m pytest "$@"
+
+step "seeds eval suite"
+.venv/bin/rag eval

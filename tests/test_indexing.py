@@ -1,0 +1,130 @@
+"""Incremental indexing against a real embedded Chroma in a temp dir."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Settings, build_index
+from rag import indexing
+from rag.indexing import open_collection, stored_chunks
+from rag.loading import CorpusError
+from rag.providers import make_chroma_client, make_embeddings
+
+
+@pytest.fixture
+def settings(corpus, tmp_path):
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="module")
+def embeddings():
+    return make_embeddings(Settings())
+
+
+class CountingEmbeddings:
+    """Wraps the real embedder, counts texts embedded, can fail after N calls."""
+
+    def __init__(self, inner, fail_after_calls: int | None = None):
+        self.inner, self.texts, self.calls, self.fail_after = inner, 0, 0, fail_after_calls
+
+    def embed_documents(self, texts):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise KeyboardInterrupt("simulated interruption")
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def chunks_in(settings):
+    return stored_chunks(open_collection(make_chroma_client(settings), settings, create=False))
+
+
+def test_first_run_then_unchanged_corpus_embeds_nothing(settings, embeddings):
+    counter = CountingEmbeddings(embeddings)
+    first = build_index(settings, embeddings=counter, progress=False)
+    assert len(first.files_added) == 5 and first.chunks_embedded == first.chunks_total > 5
+    assert counter.texts == first.chunks_total
+    again = CountingEmbeddings(embeddings)
+    second = build_index(settings, embeddings=again, progress=False)
+    assert second.chunks_embedded == 0 and again.texts == 0
+    assert second.files_unchanged == 5 and not (second.files_added or second.files_updated)
+    assert (settings.index_dir / "manifest.json").exists()
+
+
+def test_editing_one_file_reembeds_only_its_chunks(settings, embeddings, corpus):
+    build_index(settings, embeddings=embeddings, progress=False)
+    before = {c.id: c for c in chunks_in(settings)}
+    target = corpus / "004_5dafd41b89f38992.txt"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\nA new closing paragraph about Hokkaido.",
+                      encoding="utf-8")
+    counter = CountingEmbeddings(embeddings)
+    report = build_index(settings, embeddings=counter, progress=False)
+    after = {c.id: c for c in chunks_in(settings)}
+    new_ids = after.keys() - before.keys()
+    assert report.files_updated == ["004_5dafd41b89f38992.txt"] and report.files_unchanged == 4
+    assert new_ids and all(after[i].source == target.name for i in new_ids)
+    assert report.chunks_embedded == counter.texts == len(new_ids)
+    assert all(before[i].source == target.name for i in before.keys() - after.keys())
+    assert any("Hokkaido" in after[i].text for i in new_ids)
+
+
+def test_deleted_file_chunks_are_removed(settings, embeddings, corpus):
+    build_index(settings, embeddings=embeddings, progress=False)
+    (corpus / "003_570d4b081ac06c31.txt").unlink()
+    report = build_index(settings, embeddings=embeddings, progress=False)
+    assert report.files_removed == ["003_570d4b081ac06c31.txt"] and report.chunks_removed > 0
+    assert report.chunks_embedded == 0
+    assert {c.source for c in chunks_in(settings)} == {p.name for p in corpus.iterdir()}
+
+
+def test_changed_chunking_settings_trigger_full_rebuild(settings, embeddings):
+    build_index(settings, embeddings=embeddings, progress=False)
+    smaller = settings.replace(chunk_size=400, chunk_overlap=50)
+    report = build_index(smaller, embeddings=embeddings, progress=False)
+    assert report.rebuilt and "fingerprint" in report.rebuild_reason
+    chunks = chunks_in(smaller)
+    assert report.chunks_embedded == report.chunks_total == len(chunks)
+    assert max(c.end - c.start for c in chunks) <= 400
+    assert build_index(smaller, embeddings=embeddings, progress=False).chunks_embedded == 0
+
+
+def test_changed_embedding_model_triggers_full_rebuild(settings, embeddings):
+    build_index(settings, embeddings=embeddings, progress=False)
+    report = build_index(settings.replace(embedding="hash"), progress=False)
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total
+
+
+def test_interrupted_run_is_repaired_without_duplicates(settings, embeddings, monkeypatch):
+    monkeypatch.setattr(indexing, "ADD_BATCH", 4)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, embeddings=CountingEmbeddings(embeddings, fail_after_calls=2), progress=False)
+    partial = chunks_in(settings)
+    assert 0 < len(partial) == 8
+    counter = CountingEmbeddings(embeddings)
+    report = build_index(settings, embeddings=counter, progress=False)
+    final = chunks_in(settings)
+    assert len(final) == len({c.id for c in final}) == report.chunks_total
+    assert counter.texts == report.chunks_embedded == report.chunks_total - 8
+    assert {c.source for c in final} == {c.source for c in partial} | set(report.files_added) | set(
+        report.files_updated)
+    assert len({c.source for c in final}) == 5
+
+
+def test_bad_files_are_skipped_and_reported_not_fatal(settings, embeddings, corpus):
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (corpus / "empty.md").write_text("", encoding="utf-8")
+    report = build_index(settings, embeddings=embeddings, progress=False)
+    assert {s.source for s in report.skipped} == {"bad.txt", "empty.md"}
+    assert len(report.files_added) == 5
+    assert "skipped bad.txt" in report.summary()
+
+
+def test_empty_or_missing_corpus_names_the_path(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="empty"):
+        build_index(Settings(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "ix"))
+    with pytest.raises(CorpusError, match="missing"):
+        build_index(Settings(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "ix"))
