@@ -32,14 +32,17 @@ MAX_SENTENCES = 3
 MAX_LIST_SENTENCES = 4
 MAX_ABSENT_MASS = 0.45
 
-_MENTIONS = re.compile(
-    r"^\s*(?:which|what)\s+(?:documents?|files?|sources?|articles?|texts?|reports?|pages?)\s+"
-    r"(?:in the corpus\s+)?(?:\w+\s+)?"
-    r"(?:mention(?:s|ed)?|discuss(?:es|ed)?|cover(?:s|ed)?|talk(?:s|ed)? about|refer(?:s|red)? to|"
-    r"reference(?:s|d)?|contain(?:s|ed)?|name(?:s|d)?|say anything about|speak(?:s)? (?:of|about))\s+"
-    r"(?P<target>.+?)\s*\??\s*$",
-    re.IGNORECASE,
-)
+_DOCS = r"(?:documents?|files?|sources?|articles?|texts?|reports?|pages?)"
+_VERB = (r"(?:mention(?:s|ed)?|discuss(?:es|ed)?|cover(?:s|ed)?|talk(?:s|ed)? about|refer(?:s|red)? to|"
+         r"reference(?:s|d)?|contain(?:s|ed)?|name(?:s|d)?|cite(?:s|d)?|say anything about|speak(?:s)? (?:of|about))")
+# "Which documents mention X?" and its usual variants: answered over the whole corpus.
+_MENTIONS = [re.compile(p, re.IGNORECASE) for p in (
+    rf"^\s*(?:which|what)\s+(?:of the\s+)?{_DOCS}\s+(?:in the corpus\s+)?(?:\w+\s+)?{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
+    rf"^\s*(?:list|name|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+)?{_DOCS}\s+(?:that|which)\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
+    rf"^\s*(?:in\s+)?which\s+{_DOCS}\s+(?:is|are|was|were)\s+(?P<target>.+?)\s+"
+    rf"(?:mentioned|discussed|cited|referenced|named|covered)(?:\s+in)?\s*[?.!]*\s*$",
+    rf"^\s*(?:do|does)\s+any\s+(?:of the\s+)?{_DOCS}\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
+)]
 _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b(?:19|20)\d{2}\b|"
     r"\b\d{1,2}:\d{2}\b|\b[ap]\.m\.|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
@@ -105,7 +108,7 @@ class ExtractiveAnswerer:
     # -- the public step ---------------------------------------------------
     def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
         """Compose a cited answer from ``passages`` or refuse."""
-        m = _MENTIONS.match(question)
+        m = next((m for pat in _MENTIONS if (m := pat.match(question))), None)
         if m:
             return self._which_documents(m.group("target"), retriever)
         reason = self.unsupported_reason(question, passages, retriever)

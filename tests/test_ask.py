@@ -56,13 +56,38 @@ def test_out_of_corpus_questions_are_refused_without_citations(seeds_settings, q
     assert a.citations == [] and "can't answer" in a.text
 
 
-def test_which_documents_question_scans_the_whole_corpus(seeds_settings):
-    a = ask("Which documents mention the Senkaku Islands?", settings=seeds_settings, )
+@pytest.mark.parametrize("question,word", [
+    ("Which documents mention the Senkaku Islands?", "senkaku"),
+    ("Which files talk about Okinawa?", "okinawa"),
+    ("In which documents is Putin mentioned?", "putin"),
+    ("List the documents that mention Kishida.", "kishida"),
+])
+def test_which_documents_question_scans_the_whole_corpus(seeds_settings, question, word):
+    a = ask(question, settings=seeds_settings)
     expected = sorted(p.name for p in seeds_settings.corpus_dir.iterdir()
-                      if "senkaku" in p.read_text(encoding="utf-8").lower())
+                      if word in p.read_text(encoding="utf-8").lower())
+    assert len(expected) >= 1
     assert sorted(c.source for c in a.citations) == expected
-    assert all("senkaku" in c.quote.lower() for c in a.citations)
+    assert all(word in c.quote.lower() for c in a.citations)
     assert_verbatim(a, seeds_settings)
+
+
+def test_which_documents_refuses_when_no_document_mentions_it(seeds_settings):
+    a = ask("Which documents mention Brexit?", settings=seeds_settings)
+    assert a.refused and not a.citations
+
+
+def test_who_said_quote_brings_its_lead_in_from_the_previous_chunk(seeds_settings):
+    a = ask("Who said the friendship between Japan and the United States is strong and enduring?",
+            settings=seeds_settings)
+    assert "Tillerson" in a.text and "strong and enduring" in a.text
+    assert_verbatim(a, seeds_settings)
+
+
+def test_what_did_x_say_refuses_when_only_someone_else_said_it(seeds_settings):
+    assert ask("What did Kishida say about climate change?", settings=seeds_settings).citations
+    a = ask("What did Tillerson say about climate change?", settings=seeds_settings)
+    assert a.refused and "Tillerson" in a.text
 
 
 def test_follow_up_uses_history(seeds_settings):
