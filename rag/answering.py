@@ -115,15 +115,16 @@ class ExtractiveAnswerer:
         if reason:
             return refusal(reason)
         chosen = self.select_evidence(question, passages, retriever, query_vector)
-        speaker = asked_speaker(question)
-        if not chosen and speaker:
-            return refusal(f"no passage reports {speaker} saying that")
-        if not chosen:
-            return refusal("no passage is close enough to the question")
-        best = chosen[0]
-        if best.coverage < self.settings.min_coverage and (terms(question) or best.dense < 0.5):
-            return refusal(f"the best evidence is too weak (coverage {best.coverage:.2f}, "
-                           f"similarity {best.dense:.2f})")
+        weak = not chosen or (chosen[0].coverage < self.settings.min_coverage
+                              and (terms(question) or chosen[0].dense < 0.5))
+        if weak:
+            speaker = asked_speaker(question)
+            if speaker:
+                return refusal(f"no passage reports {speaker} saying that")
+            if not chosen:
+                return refusal("no passage is close enough to the question")
+            return refusal(f"the best evidence is too weak (coverage {chosen[0].coverage:.2f}, "
+                           f"similarity {chosen[0].dense:.2f})")
         return compose(chosen)
 
     # -- refusal checks ----------------------------------------------------
