@@ -1,0 +1,188 @@
+"""``rag eval``: run eval suites through :func:`rag.ask` and report.
+
+    rag eval                                   # evals/seeds.yaml -> evals/reports/<timestamp>/
+    rag eval my_suite.yaml --answerer openai --out /tmp/eval
+    rag eval --case 'who-*'                    # only some cases (thresholds of absent categories: n/a)
+    rag eval --compare OLD.json NEW.json       # what got better / worse, case by case
+
+Exit status: 0 all thresholds met, 1 a threshold missed, 2 bad suite or arguments.
+
+>>> main(["evals/seeds.yaml", "--out", "/tmp/eval-report"])  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rag import Settings, ask, build_index
+from rag.loading import CorpusError, document_text
+from rag.settings import ANSWERERS, SettingsError
+
+from .metrics import aggregate, by_category, check_thresholds, error_result, score_case
+from .report import chart, compare, markdown, summary_text
+from .suite import Suite, SuiteError, load_suite
+
+EVALS_DIR = Path(__file__).resolve().parent
+DEFAULT_SUITE = EVALS_DIR / "seeds.yaml"
+REPORTS_DIR = EVALS_DIR / "reports"
+
+
+def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) -> Settings:
+    """The Settings a suite runs with: its own corpus if it names one.
+
+    An index holds exactly one corpus and indexing syncs it (files not in the
+    corpus are removed), so a suite over another corpus never reuses the
+    configured index: it gets ``index_dir``, the suite's ``index:``, or a cache
+    folder keyed by the corpus path.
+    """
+    s = base
+    if suite.corpus is not None and suite.corpus.resolve() != base.corpus_dir.resolve():
+        key = hashlib.sha256(str(suite.corpus.resolve()).encode()).hexdigest()[:12]
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-citations"
+        s = s.replace(corpus_dir=suite.corpus, index_dir=suite.index or cache / f"eval-index-{key}")
+        if s.chroma_url:
+            s = s.replace(collection=f"eval-{key}")
+    elif suite.index is not None:
+        s = s.replace(index_dir=suite.index)
+    return s.replace(index_dir=index_dir) if index_dir else s
+
+
+def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, progress: bool = True) -> dict:
+    """Index the suite's corpus (incrementally), ask every case, score it.
+    Returns the JSON-ready result (see evals/README.md "Results")."""
+    from tqdm import tqdm
+
+    cases = [c for c in suite.cases if not only or any(fnmatch.fnmatchcase(c.id, p) for p in only)]
+    if not cases:
+        raise SuiteError(f"{suite.path}: no case id matches {', '.join(only or [])}")
+    started = datetime.now(timezone.utc)
+    t_start = time.perf_counter()
+    build_index(settings)
+    try:  # load the models now, so start-up cost is not the first case's latency
+        ask("warm-up: load the models", settings=settings)
+    except Exception:  # an answerer that fails shows up in every case's result below
+        pass
+    startup = time.perf_counter() - t_start
+
+    texts: dict[str, str | None] = {}
+
+    def corpus_text(source: str) -> str | None:
+        if source not in texts:
+            try:
+                texts[source] = document_text(settings.corpus_dir / source)
+            except (OSError, ValueError):
+                texts[source] = None
+        return texts[source]
+
+    results = []
+    bar = tqdm(cases, desc=f"eval {suite.name}", unit="case", file=sys.stderr, disable=not progress)
+    for case in bar:
+        t0 = time.perf_counter()
+        try:
+            answer = ask(case.question, history=list(case.history) or None, settings=settings)
+        except Exception as exc:  # one broken case must not hide the others' results
+            results.append(error_result(case, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0))
+        else:
+            results.append(score_case(case, answer, time.perf_counter() - t0, corpus_text))
+        bar.set_postfix(failed=sum(not r.passed for r in results))
+    bar.close()
+
+    summary, categories = aggregate(results), by_category(results)
+    rows = check_thresholds(summary, categories, suite.thresholds)
+    by_id = {c.id: c for c in cases}
+    return {
+        "schema": 1, "suite": suite.name, "suite_path": str(suite.path), "description": suite.description,
+        "corpus": str(settings.corpus_dir), "index": settings.index_location, "answerer": settings.answerer,
+        "top_k": settings.top_k, "started_at": started.isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - t_start, 2), "startup_seconds": round(startup, 2),
+        "summary": summary, "by_category": categories, "thresholds": rows,
+        "passed": all(r["ok"] is not False for r in rows),
+        "cases": [{**r.to_dict(), "expected": _expected(by_id[r.id])} for r in results],
+    }
+
+
+def _expected(case) -> dict:
+    return {"refuse": case.refuse, "facts": [list(g) for g in case.facts], "sources": [list(g) for g in case.sources],
+            "sources_mode": case.sources_mode, "forbidden": list(case.forbidden),
+            "history": [t if isinstance(t, dict) else list(t) for t in case.history], "note": case.note}
+
+
+def write_outputs(result: dict, out_dir: Path, stem: str) -> list[Path]:
+    """``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js, md, png = (out_dir / f"{stem}{ext}" for ext in (".json", ".md", ".png"))
+    js.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    chart(result, png)
+    md.write_text(markdown(result, png.name), encoding="utf-8")
+    return [js, md, png]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag eval", description="Run eval suites (format: evals/README.md).")
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help=f"suite files (default: {DEFAULT_SUITE})")
+    p.add_argument("--answerer", choices=ANSWERERS, help="answerer to evaluate (default: RAG_ANSWERER)")
+    p.add_argument("--top-k", dest="top_k", type=int, help="passages to retrieve (default: RAG_TOP_K)")
+    p.add_argument("--out", type=Path, help="output folder (default: evals/reports/<timestamp>)")
+    p.add_argument("--index-dir", dest="index_dir", type=Path, help="index folder to use for the suite's corpus")
+    p.add_argument("--case", action="append", metavar="ID", help="run only cases whose id matches (glob; repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two result JSON files")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rag eval``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]  # `rag eval -- --out DIR`: how options reach us through rag's REMAINDER argument
+    args = build_parser().parse_args(argv)
+    try:
+        if args.compare:
+            old, new = (json.loads(p.read_text(encoding="utf-8")) for p in args.compare)
+            print(compare(old, new))
+            return 0
+        overrides = {k: v for k in ("answerer", "top_k") if (v := getattr(args, k)) is not None}
+        base = Settings.from_env(**overrides)
+        suites = [load_suite(p) for p in args.suites or [DEFAULT_SUITE]]
+        corpora = {str((s.corpus or base.corpus_dir).resolve()) for s in suites}
+        if args.index_dir and len(corpora) > 1:
+            raise SuiteError("--index-dir holds one corpus, but these suites name different corpora: run them apart")
+        out = args.out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
+        failed = False
+        for n, suite in enumerate(suites):
+            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, not args.no_progress)
+            stem = suite.name if suite.name not in {s.name for s in suites[:n]} else f"{suite.name}-{n + 1}"
+            paths = write_outputs(result, out, stem)
+            print(summary_text(result))
+            print("Wrote " + ", ".join(str(p) for p in paths) + "\n")
+            failed |= not result["passed"]
+    except (SuiteError, CorpusError, SettingsError, json.JSONDecodeError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        _point_latest(out)
+    return 1 if failed else 0
+
+
+def _point_latest(out: Path) -> None:
+    """evals/reports/latest -> the newest run, so CI and people find it."""
+    latest = REPORTS_DIR / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(out.name)
+    except OSError:
+        pass  # a filesystem without symlinks: the timestamped folder is still there
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

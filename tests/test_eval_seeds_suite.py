@@ -1,0 +1,43 @@
+"""The seeds suite itself: big enough, every category covered, and every
+expected fact really stated in the files the case names (so a case can only
+fail because of the answer, never because of a typo in the suite)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from evals.normalize import has_fact
+from evals.runner import DEFAULT_SUITE
+from evals.suite import load_suite
+
+REPO = Path(__file__).resolve().parent.parent
+CATEGORIES = {"facts", "lists", "multi_file", "disambiguation", "who_said", "out_of_corpus", "false_premise",
+              "follow_up", "injection"}
+
+
+def test_seeds_suite_covers_every_category_with_at_least_60_cases():
+    suite = load_suite(DEFAULT_SUITE)
+    assert suite.corpus == REPO / "seeds"
+    counts = Counter(c.category for c in suite.cases)
+    assert len(suite.cases) >= 60 and set(counts) == CATEGORIES
+    assert all(n >= 5 for n in counts.values()), counts
+    assert all(c.history for c in suite.cases if c.category == "follow_up")
+    assert all(c.refuse for c in suite.cases if c.category in ("out_of_corpus", "false_premise"))
+    bar = {(t.metric, t.category): t.limit for t in suite.thresholds}
+    assert bar[("refusal_recall", "out_of_corpus")] == 1.0 and bar[("quote_validity", None)] == 1.0
+
+
+def test_every_expected_fact_is_stated_in_the_cases_sources():
+    suite = load_suite(DEFAULT_SUITE)
+    for case in suite.cases:
+        texts = [(suite.corpus / f).read_text(encoding="utf-8") for g in case.sources for f in g]
+        assert texts or case.refuse, case.id  # also proves every named file exists
+        for group in case.facts:
+            assert any(has_fact(t, alt) for t in texts for alt in group), (case.id, group)
+
+
+def test_resolutions_case_matches_the_issue():
+    case = next(c for c in load_suite(DEFAULT_SUITE).cases if "resolutions" in c.question.lower())
+    assert case.facts == (("2270",), ("2231",))
+    assert sorted(p[:4] for g in case.sources for p in g) == ["000_", "001_"]
