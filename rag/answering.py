@@ -21,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .citations import citation_from_span
+from .questions import asked_noun, asked_speaker, is_list_question, mentions_target, question_kind
 from .settings import Settings
-from .text import in_vocabulary, salient_surface, salient_words, sentence_spans, stem, terms, tokens
+from .text import (in_vocabulary, is_context_term, salient_surface, salient_words, same_word, sentence_spans,
+                   stem, surface_of, terms, tokens)
 from .types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -32,17 +34,6 @@ MAX_SENTENCES = 3
 MAX_LIST_SENTENCES = 4
 MAX_ABSENT_MASS = 0.45
 
-_DOCS = r"(?:documents?|files?|sources?|articles?|texts?|reports?|pages?)"
-_VERB = (r"(?:mention(?:s|ed)?|discuss(?:es|ed)?|cover(?:s|ed)?|talk(?:s|ed)? about|refer(?:s|red)? to|"
-         r"reference(?:s|d)?|contain(?:s|ed)?|name(?:s|d)?|cite(?:s|d)?|say anything about|speak(?:s)? (?:of|about))")
-# "Which documents mention X?" and its usual variants: answered over the whole corpus.
-_MENTIONS = [re.compile(p, re.IGNORECASE) for p in (
-    rf"^\s*(?:which|what)\s+(?:of the\s+)?{_DOCS}\s+(?:in the corpus\s+)?(?:\w+\s+)?{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
-    rf"^\s*(?:list|name|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+)?{_DOCS}\s+(?:that|which)\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
-    rf"^\s*(?:in\s+)?which\s+{_DOCS}\s+(?:is|are|was|were)\s+(?P<target>.+?)\s+"
-    rf"(?:mentioned|discussed|cited|referenced|named|covered)(?:\s+in)?\s*[?.!]*\s*$",
-    rf"^\s*(?:do|does)\s+any\s+(?:of the\s+)?{_DOCS}\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
-)]
 _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b(?:19|20)\d{2}\b|"
     r"\b\d{1,2}:\d{2}\b|\b[ap]\.m\.|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
@@ -58,6 +49,7 @@ _DURATION = re.compile(
     r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+"
     r"(?:and a half\s+)?(?:hours?|minutes?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_TIMES = re.compile(r"\b(?:\w+ times|once|twice|(?:first|second|third|\w+th) time)\b", re.IGNORECASE)
 _COUNT = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundred|thousand|million|billion|first|second|third|fourth|fifth|twice|once|several|dozens?)\b",
@@ -108,9 +100,9 @@ class ExtractiveAnswerer:
     # -- the public step ---------------------------------------------------
     def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
         """Compose a cited answer from ``passages`` or refuse."""
-        m = next((m for pat in _MENTIONS if (m := pat.match(question))), None)
-        if m:
-            return self._which_documents(m.group("target"), retriever)
+        target = mentions_target(question)
+        if target:
+            return self._which_documents(target, retriever)
         reason = self.unsupported_reason(question, passages, retriever)
         if reason:
             return refusal(reason)
@@ -147,7 +139,8 @@ class ExtractiveAnswerer:
             # Calibrated on seed questions: paraphrased answerable questions stay
             # below ~0.4 absent IDF mass; "how old is X" / "GDP of Y" land above.
             if total and top * len(absent) / total > MAX_ABSENT_MASS:
-                return f"the corpus has nothing on {', '.join(repr(t) for t in absent)}"
+                written = surface_of(question)
+                return f"the corpus has nothing on {', '.join(repr(written.get(t, t)) for t in absent)}"
         if len(set(names)) > 1 and not self._names_cooccur(set(names), passages, retriever):
             return f"no passage mentions {', '.join(dict.fromkeys(surface))} together"
         return None
@@ -157,11 +150,15 @@ class ExtractiveAnswerer:
         neighbours), numbers such as years anywhere in that passage's file (they
         often sit only in a dateline)? A question pairing things the corpus never
         pairs has a false premise."""
-        words_ = {n for n in names if not n[0].isdigit()}
-        numbers = names - words_
+        words_ = {n for n in names if not is_context_term(n)}
+        context = names - words_
+
+        def within(wanted: set[str], have: set[str]) -> bool:
+            return all(w in have or any(same_word(w, h) for h in have) for w in wanted)
+
         for p in passages:
-            if words_ <= retriever.windows.get(p.chunk_id, set(tokens(p.text))) and \
-                    numbers <= retriever.file_tokens.get(p.source, set()):
+            if within(words_, retriever.windows.get(p.chunk_id, set(tokens(p.text)))) and \
+                    within(context, retriever.file_tokens.get(p.source, set())):
                 return True
         return False
 
@@ -176,8 +173,17 @@ class ExtractiveAnswerer:
             q_terms = [t for t in q_terms if t not in ("last", "take", "took")]
         idf = retriever.idf
         top_idf = max(idf.values()) if idf else 1.0
-        # A year in a question mostly narrows the context ("in 2013"); it is not the topic.
-        weight = {t: idf.get(t, top_idf) * (0.3 if _YEAR.fullmatch(t) else 1.0) for t in q_terms}
+        noun = asked_noun(question)
+        noun_stem = stem(noun) if noun else None
+
+        def term_weight(t: str) -> float:
+            w = idf.get(t, top_idf)
+            if is_context_term(t) and not t.isdigit() or _YEAR.fullmatch(t):
+                return 0.3 * w  # years and months narrow the context ("in March 2017"); not the topic
+            return 2.0 * w if t == noun_stem else w  # "Which seas...": the asked-for thing
+        # A term absent from the corpus keeps its (top) weight: it is part of the
+        # question no sentence covers ("What is the weather in Tokyo?").
+        weight = {t: term_weight(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         q_names = set(salient_words(question))
 
@@ -212,7 +218,7 @@ class ExtractiveAnswerer:
             scored.append(Scored(sent.passage, sent.start, sent.end, sent.text,
                                  0.55 * cov + 0.45 * float(d) + bonus, cov, float(d), lead))
         scored.sort(key=lambda x: -x.score)
-        if kind == "number":
+        if kind in ("number", "frequency"):
             # "How many people live in Japan?": evidence without any count is no answer.
             scored = [c for c in scored if _COUNT.search(c.text)]
             if not scored:
@@ -224,8 +230,10 @@ class ExtractiveAnswerer:
         for cand in scored[1:]:
             if len(chosen) >= limit:
                 break
-            if cand.score < 0.8 * best.score or cand.coverage < self.settings.min_coverage:
-                break
+            # In a list question, more sentences naming the asked-for thing are more items.
+            floor = 0.6 if noun_stem and noun_stem in set(tokens(cand.text)) and limit > MAX_SENTENCES else 0.8
+            if cand.score < floor * best.score or cand.coverage < self.settings.min_coverage:
+                continue
             ctoks = set(tokens(cand.text))
             if any(_overlap(ctoks, set(tokens(c.text))) > 0.6 or (c.passage.source == cand.passage.source
                    and c.start < cand.end and cand.start < c.end) for c in chosen):
@@ -262,8 +270,6 @@ class ExtractiveAnswerer:
     # -- corpus-wide questions ----------------------------------------------
     def _which_documents(self, target: str, retriever) -> Answer:
         """"Which documents mention X?": scan every chunk, cite every file."""
-        target = target.strip().strip("\"'“”‘’").rstrip("?. ")
-        target = re.sub(r"^(?:the|a|an)\s+", "", target, flags=re.IGNORECASE)
         want = set(tokens(target))
         if not want:
             return refusal(f"could not tell what to look for in {target!r}")
@@ -321,17 +327,6 @@ def compose(chosen: list[Scored]) -> Answer:
                                        "dense": round(c.dense, 3)} for c in chosen]})
 
 
-_SPEAKER = re.compile(
-    r"\b[Ww]hat (?:did|does|has|had|will|would) (?P<who>(?:[A-Z][\w.’'-]*\s+){0,3}[A-Z][\w’'-]*)\s+"
-    r"(?:say|said|state|tell|told|think|announce|stress|claim|argue|comment|remark|express|assert|note)\b")
-
-
-def asked_speaker(question: str) -> str | None:
-    """The person in "What did <Name> say ...", if the question has that shape."""
-    m = _SPEAKER.search(question)
-    return m.group("who") if m else None
-
-
 def _lead_in(prev: Sentence | None, same_par: bool, sent: Sentence, kind: str,
              q_names: set[str]) -> Sentence | None:
     """The previous sentence when the quote needs it: it introduces this one
@@ -349,22 +344,10 @@ def _lead_in(prev: Sentence | None, same_par: bool, sent: Sentence, kind: str,
     return None
 
 
-def question_kind(question: str) -> str:
-    q = question.lower()
-    if re.search(r"\bhow long\b|\bfor how (?:long|many (?:hours|minutes|days))\b", q):
-        return "duration"
-    if re.search(r"\bhow (?:many|much|far|close|often|old)\b|\bwhat (?:number|percentage)\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (?:date|day|time|year|month)\b|\bwhat time\b", q):
-        return "date"
-    if re.search(r"\bwhere\b|\bwhat (?:city|country|place|venue|location)\b|\bin which (?:city|country)\b", q):
-        return "place"
-    if re.search(r"\bwho\b|\bwhose\b|\bwhat (?:person|official)\b", q):
-        return "person"
-    return "other"
-
-
 def kind_bonus(kind: str, text: str) -> float:
+    """Bonus for a sentence that holds the kind of fact asked for."""
+    if kind == "frequency":
+        return 0.15 if _TIMES.search(text) else 0.0
     if kind == "date":
         return 0.15 if _DATE.search(text) else 0.0
     if kind == "duration":
@@ -376,11 +359,6 @@ def kind_bonus(kind: str, text: str) -> float:
     if kind == "person":
         return 0.05 if _NAME.search(text) else 0.0
     return 0.0
-
-
-def is_list_question(question: str) -> bool:
-    q = question.lower()
-    return bool(re.match(r"\s*(?:which|what)\s+\w+s\b", q) or re.search(r"\blist\b|\ball\b|\bwhat are\b", q))
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

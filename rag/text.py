@@ -19,7 +19,7 @@ me more most my myself no nor not now of off on once only or other our ours ours
 same she should so some such than that the their theirs them themselves then there these they
 this those through to too under until up very was we were what when where which while who whom
 why will with would you your yours yourself yourselves s t don shall may might must upon per via
-us mr ms mrs let get got one ever tell please say says said
+us mr ms mrs let get got one ever tell please say says said going become becoming became
 """.split())
 
 # Words that shape a question but carry no topic of their own.
@@ -30,6 +30,8 @@ source sources article articles mention mentions mentioned mentioning discuss di
 cite cited cites refer refers referred talk talked talks give given gives state stated states
 anything something someone anyone thing things know known find show tell told does did do
 date dates day days time times year month happened take place took far
+answer answers answering question questions citation citations cite quote quotes ignore previous
+instruction instructions prompt system need needed make up
 """.split())
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
@@ -45,7 +47,7 @@ IRREGULAR = {
     "led": "lead", "met": "meet", "shook": "shake", "took": "take", "taken": "take", "held": "hold",
     "made": "make", "won": "win", "began": "begin", "begun": "begin", "went": "go", "gone": "go",
     "saw": "see", "seen": "see", "spoke": "speak", "spoken": "speak", "wrote": "write",
-    "written": "write", "gave": "give", "given": "give", "came": "come", "sent": "send", "left": "leave",
+    "written": "write", "gave": "give", "given": "give", "came": "come", "sent": "send",
     "brought": "bring", "thought": "think", "sought": "seek", "fell": "fall", "fallen": "fall",
     "became": "become", "chose": "choose", "chosen": "choose", "flew": "fly", "flown": "fly",
     "ran": "run", "rose": "rise", "risen": "rise", "stood": "stand", "struck": "strike", "told": "tell",
@@ -98,6 +100,28 @@ def terms(question: str) -> list[str]:
         if t not in seen:
             seen.append(t)
     return seen
+
+
+CONTEXT_WORDS = frozenset(MONTHS.values()) | frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday".split())
+
+
+def is_context_term(term: str) -> bool:
+    """Dates narrow a question's context ("in March 2017") rather than name its topic."""
+    return term[:1].isdigit() or term in CONTEXT_WORDS
+
+
+def surface_of(question: str) -> dict[str, str]:
+    """Each stem of the question mapped to the word as written (for messages)."""
+    out: dict[str, str] = {}
+    for w in words(question):
+        out.setdefault(stem(w), w)
+    return out
+
+
+def same_word(a: str, b: str) -> bool:
+    """Stems equal, or one a 5+ letter prefix of the other (Korea / Korean)."""
+    return a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a)))
 
 
 def salient_words(question: str) -> list[str]:
