@@ -2,9 +2,9 @@
 tokens with a light stemmer, stop words, and sentence spans with offsets.
 
 >>> terms("Which resolutions were cited?")
-['resolut', 'cite']
->>> [text[s:e] for s, e in [(0, 8)] for text in ["Hi there. Bye."]]
-['Hi there']
+['resolution']
+>>> tokens("Tillerson talked with Kishida")
+['tillerson', 'talk', 'kishida']
 """
 
 from __future__ import annotations

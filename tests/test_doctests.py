@@ -1,0 +1,16 @@
+"""The tiny examples in public docstrings are true."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
+           "rag.embeddings", "rag.pipeline"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no runnable examples"
+    assert result.failed == 0
