@@ -80,6 +80,28 @@ def index_exists(settings: Settings) -> bool:
     return col is not None and col.count() > 0
 
 
+def indexed_files(settings: Settings) -> list[str]:
+    """Sources (paths relative to the corpus) that have chunks in the index,
+    sorted; ``[]`` when there is no index yet (none is created by asking).
+
+    >>> indexed_files(Settings(index_dir="/tmp/ix"))  # doctest: +SKIP
+    ['000_6cae30295beecc41.txt', '001_0df1e04c0dd6828e.txt']
+    """
+    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+        return []
+    collection = open_collection(make_chroma_client(settings), settings, create=False)
+    if collection is None:
+        return []
+    sources: set[str] = set()
+    offset, page = 0, 5000
+    while True:
+        got = collection.get(include=["metadatas"], limit=page, offset=offset)
+        sources.update(meta["source"] for meta in got["metadatas"])
+        if len(got["ids"]) < page:
+            return sorted(sources)
+        offset += page
+
+
 def stored_chunks(collection) -> list[Chunk]:
     """Every chunk in the collection (paged), in a stable order."""
     out: list[Chunk] = []

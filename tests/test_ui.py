@@ -1,0 +1,231 @@
+"""The UI's building blocks without a browser: file-name sanitising, corpus
+changes on a real Chroma index, the source viewer, access rules, feedback.
+
+Corpus tests use the ``hash`` embedder: they test file handling and
+incremental indexing, not retrieval quality, and it keeps them fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ui  # noqa: F401  (sets the offline environment before gradio is imported)
+from rag import Answer, Citation, Passage, Settings, build_index
+from rag.indexing import indexed_files
+from rag.loading import document_text
+from ui.app import AccessError, check_access, is_loopback, main, parse_args, parse_auth
+from ui.chat import Conversation, Turn, feedback_record, store_feedback
+from ui.corpus import Corpus, UploadError, safe_name
+from ui.viewer import source_view_html, sources_html
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def indexed(corpus, tmp_path):
+    """Settings over a writable corpus copy with a real (hash-embedded) index."""
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding="hash")
+    build_index(s, progress=False)
+    return s
+
+
+def tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("../../x.txt", "x.txt"),
+    ("..\\..\\x.txt", "x.txt"),
+    ("/etc/cron.d/evil.md", "evil.md"),
+    ("...hidden.txt", "hidden.txt"),
+    ("a\x00b;rm -rf $HOME.html", "a_b_rm -rf _HOME.html"),
+    ("Report 2017 (final).PDF", "Report 2017 (final).PDF"),
+    ("x" * 300 + ".txt", "x" * 116 + ".txt"),
+])
+def test_safe_name_keeps_a_plain_file_name(raw, expected):
+    assert safe_name(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["..", "../../", ".txt", "notes", "script.sh", "archive.tar.gz", "../.."])
+def test_safe_name_refuses_names_without_a_supported_file(raw):
+    with pytest.raises(UploadError):
+        safe_name(raw)
+
+
+def test_upload_named_with_traversal_lands_inside_the_corpus_and_is_indexed(indexed, tmp_path):
+    src = tmp_path / "upload.bin"
+    src.write_text("The zebra committee met in Ulaanbaatar in 2031.\n", encoding="utf-8")
+    outside_before = tree(tmp_path)
+    change = Corpus(indexed).add([(src, "../../x.txt"), (src, "..\\..\\y.txt")])
+    assert change.added == ["x.txt", "y.txt"] and not change.errors
+    new = tree(tmp_path) - outside_before
+    assert new == {"corpus/x.txt", "corpus/y.txt"}, new  # nothing anywhere else
+    assert {"x.txt", "y.txt"} <= set(indexed_files(indexed))
+    assert change.report.files_added == ["x.txt", "y.txt"] and change.report.files_unchanged == 5
+
+
+def test_bad_files_are_refused_with_a_reason_and_change_nothing(indexed, tmp_path):
+    corpus = Corpus(indexed, max_bytes=10_000)
+    before = {p: p.read_bytes() for p in indexed.corpus_dir.iterdir()}
+    files_before = indexed_files(indexed)
+    fake_pdf = tmp_path / "fake.pdf"
+    fake_pdf.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\x01\x02" * 10)
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 5000)
+    empty = tmp_path / "empty.md"
+    empty.write_text("   \n")
+    change = corpus.add([(fake_pdf, "fake.pdf"), (binary, "bin.txt"), (big, "big.txt"),
+                         (empty, "empty.md"), (binary, "run.exe")])
+    assert change.added == [] and change.report is None
+    reasons = "\n".join(change.errors)
+    assert "fake.pdf: cannot read it (unreadable PDF" in reasons
+    assert "bin.txt: cannot read it (binary file" in reasons
+    assert "big.txt: too large" in reasons and "empty.md: no text" in reasons
+    assert "unsupported file type" in reasons
+    assert {p: p.read_bytes() for p in indexed.corpus_dir.iterdir()} == before
+    assert indexed_files(indexed) == files_before
+
+
+def test_a_good_file_is_added_while_a_bad_one_beside_it_is_reported(indexed, tmp_path):
+    good, bad = tmp_path / "good.md", tmp_path / "bad.txt"
+    good.write_text("# Notes\n\nKishida met Tillerson.\n")
+    bad.write_bytes(b"\xff\xfe\x00broken")
+    change = Corpus(indexed).add([(good, "good.md"), (bad, "bad.txt")])
+    assert change.added == ["good.md"] and len(change.errors) == 1 and "bad.txt" in change.errors[0]
+    assert not (indexed.corpus_dir / "bad.txt").exists()
+
+
+def test_failed_indexing_rolls_the_corpus_back(indexed, tmp_path, monkeypatch):
+    target = indexed.corpus_dir / "004_5dafd41b89f38992.txt"
+    target.chmod(0o644)
+    original = target.read_bytes()
+    new = tmp_path / "new.txt"
+    new.write_text("Replacement text about Hillary Clinton.\n")
+
+    def broken(*a, **k):
+        raise RuntimeError("embedding server fell over")
+
+    monkeypatch.setattr("ui.corpus.build_index", broken)
+    with pytest.raises(RuntimeError):
+        Corpus(indexed).add([(new, target.name), (new, "brand-new.txt")])
+    assert target.read_bytes() == original
+    assert not (indexed.corpus_dir / "brand-new.txt").exists()
+    assert not [p for p in indexed.corpus_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_remove_drops_the_file_and_its_chunks_but_only_corpus_files(indexed):
+    corpus = Corpus(indexed)
+    name = "001_0df1e04c0dd6828e.txt"
+    report = corpus.remove(name)
+    assert report.files_removed == [name] and report.chunks_removed > 0
+    assert name not in indexed_files(indexed) and not (indexed.corpus_dir / name).exists()
+    for bad in ("../index/chroma.sqlite3", "/etc/passwd", name):
+        with pytest.raises(UploadError):
+            corpus.remove(bad)
+    rows = corpus.files()
+    assert len(rows) == 4 and all(r[3] == "indexed" for r in rows)
+
+
+def test_viewer_highlights_the_exact_quote_and_escapes_markup(tmp_path):
+    text = "Intro <script>alert(1)</script> & more.\nThe quoted <b>span</b> here.\nOutro."
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    start = text.index("The quoted")
+    end = text.index(" here.")
+    quote = text[start:end]
+    page = source_view_html(tmp_path, Citation(2, "doc.txt", quote, start, end))
+    assert '<mark class="rag-hit" data-rag-hit="2">The quoted &lt;b&gt;span&lt;/b&gt;</mark>' in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in page
+    assert document_text(tmp_path / "doc.txt")[start:end] == quote
+
+
+def test_viewer_refuses_to_highlight_a_changed_file_or_leave_the_corpus(tmp_path):
+    (tmp_path / "doc.txt").write_text("Completely different text now.")
+    page = source_view_html(tmp_path, Citation(1, "doc.txt", "old words", 0, 9))
+    assert "changed since it was indexed" in page and "<mark" not in page
+    page = source_view_html(tmp_path / "sub", Citation(1, "../doc.txt", "Completely", 0, 10))
+    assert "outside the corpus" in page and "<mark" not in page
+
+
+def test_sources_panel_lists_files_with_scores_and_cited_markers():
+    p = [Passage("a", "one.txt", 0, 5, "x", 0.03, 0.61, 2.0), Passage("b", "two.txt", 0, 5, "y", 0.01, 0.2, 0.0),
+         Passage("c", "one.txt", 9, 20, "z", 0.02, 0.4, 1.0)]
+    html = sources_html(Answer("t [1]", [Citation(1, "one.txt", "x", 0, 1)], passages=p))
+    assert html.index("one.txt") < html.index("two.txt")
+    assert "0.0300" in html and "0.61" in html and "[1]" in html and ">2<" in html
+
+
+def test_conversation_history_and_message_mapping():
+    conv = Conversation([Turn("Who came?", Answer("Tillerson came. [1]")), Turn("Broken?", error="boom"),
+                         Turn("When?", Answer("I can't answer that from the corpus.", refused=True))])
+    assert [m["content"] for m in conv.history()] == [
+        "Who came?", "Tillerson came. [1]", "When?", "I can't answer that from the corpus."]
+    msgs = conv.messages()
+    assert len(msgs) == 6 and "Not in the corpus" in msgs[5]["content"] and "boom" in msgs[3]["content"]
+    assert conv.turn_at_message(5) == 2 and conv.turn_at_message(6) is None
+
+
+def test_feedback_is_appended_as_jsonl_next_to_the_index(tmp_path):
+    turn = Turn("Which resolutions?", Answer("2270 and 2231 [1]", [Citation(1, "a.txt", "2270", 3, 7)]),
+                answerer="extractive", top_k=6)
+    for rating in ("up", "down"):
+        store_feedback(tmp_path, feedback_record(turn, rating, "s1"))
+    rows = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text().splitlines()]
+    assert [r["rating"] for r in rows] == ["up", "down"]
+    assert rows[0]["question"] == "Which resolutions?" and rows[0]["answer"] == "2270 and 2231 [1]"
+    assert rows[0]["citations"] == [{"marker": 1, "source": "a.txt", "quote": "2270", "start": 3, "end": 7}]
+
+
+def test_host_and_port_default_to_loopback_and_follow_flags_and_env():
+    args = parse_args([], environ={})
+    assert (args.host, args.port) == ("127.0.0.1", 7860)
+    args = parse_args([], environ={"RAG_UI_HOST": "::1", "RAG_UI_PORT": "8123"})
+    assert (args.host, args.port) == ("::1", 8123)
+    assert parse_args(["--host", "localhost", "--port", "9000"], environ={"RAG_UI_PORT": "1"}).port == 9000
+
+
+def test_access_rules():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("example.org")
+    assert parse_auth(None) is None and parse_auth("a:b:c") == ("a", "b:c")
+    for bad in ("nocolon", ":pw", "user:"):
+        with pytest.raises(AccessError):
+            parse_auth(bad)
+    check_access("127.0.0.1", None)
+    check_access("0.0.0.0", ("alice", "pw"))
+    with pytest.raises(AccessError, match="RAG_UI_AUTH"):
+        check_access("0.0.0.0", None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_binding_all_interfaces_without_credentials_is_refused(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("RAG_UI_AUTH", raising=False)
+    port = free_port()
+    code = main(["--host", "0.0.0.0", "--port", str(port), "--index-dir", str(tmp_path / "ix")])
+    assert code == 2
+    assert "refusing to serve on 0.0.0.0 without a password" in capsys.readouterr().err
+    assert not (tmp_path / "ix").exists()  # refused before any work
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens
+
+
+def test_rag_ui_command_refuses_all_interfaces_without_credentials(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "RAG_UI_AUTH"}
+    env.update(RAG_UI_HOST="0.0.0.0", RAG_UI_PORT=str(free_port()), RAG_INDEX_DIR=str(tmp_path / "ix"))
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "ui"], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "refusing to serve on 0.0.0.0" in done.stderr and "RAG_UI_AUTH=user:password" in done.stderr

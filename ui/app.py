@@ -1,0 +1,146 @@
+"""The Gradio chat app: ``rag ui`` serves it on http://127.0.0.1:7860.
+
+    rag ui                                  # 127.0.0.1:7860, no login
+    RAG_UI_PORT=8080 rag ui                 # another port
+    RAG_UI_AUTH=alice:s3cret rag ui --host 0.0.0.0   # reachable from the network
+
+Anything but a loopback address needs ``RAG_UI_AUTH`` ("user:password"),
+otherwise the app refuses to start.
+
+>>> from ui.app import build_app, serve  # doctest: +SKIP
+>>> server = serve(build_app(Settings()), "127.0.0.1", 7861, block=False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+from rag import Settings, build_index
+from rag.indexing import index_exists
+from rag.settings import SettingsError
+
+from .corpus import MAX_UPLOAD_BYTES, Corpus
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+CHAT_CONCURRENCY = 2  # two CPU cores: more parallel answers only queue inside onnxruntime
+
+
+class AccessError(SettingsError):
+    """The app would be reachable from the network without a password."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to a public interface
+
+
+def parse_auth(raw: str | None) -> tuple[str, str] | None:
+    """``RAG_UI_AUTH`` ("user:password") as a pair, None when unset.
+
+    >>> parse_auth("alice:pa:ss")
+    ('alice', 'pa:ss')
+    """
+    if raw is None or raw == "":
+        return None
+    user, sep, password = raw.partition(":")
+    if not sep or not user or not password:
+        raise AccessError("RAG_UI_AUTH must look like user:password (both non-empty)")
+    return user, password
+
+
+def check_access(host: str, auth: tuple[str, str] | None) -> None:
+    """Refuse to serve beyond loopback without credentials."""
+    if not is_loopback(host) and auth is None:
+        raise AccessError(
+            f"refusing to serve on {host} without a password: anyone who can reach this machine "
+            "could read the corpus and change it. Set RAG_UI_AUTH=user:password, or bind to "
+            f"{DEFAULT_HOST} (the default).")
+
+
+def build_app(settings: Settings):
+    """The Blocks app over ``settings`` (nothing is served until :func:`serve`)."""
+    from .layout import layout
+
+    return layout(settings, Corpus(settings))
+
+
+def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+          auth: tuple[str, str] | None = None, block: bool = True, quiet: bool = False):
+    """Queue and launch ``app``; with ``block=False`` return once it listens.
+
+    Access is checked here too, so no caller can skip it.
+    """
+    from .style import CSS, JS, theme
+
+    check_access(host, auth)
+    app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=64)
+    return app.launch(
+        server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=not block,
+        auth_message="Sign in to the corpus assistant (credentials are set by RAG_UI_AUTH).",
+        show_error=True, quiet=quiet, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False, pwa=False,
+        mcp_server=False, enable_monitoring=False, footer_links=["api", "settings"],
+        theme=theme(), css=CSS, js=JS,
+    )
+
+
+def parse_args(argv: list[str], environ=None) -> argparse.Namespace:
+    """Flags, with RAG_UI_HOST / RAG_UI_PORT as defaults."""
+    env = os.environ if environ is None else environ
+    p = argparse.ArgumentParser(prog="rag ui", description="Serve the chat UI (Gradio).")
+    p.add_argument("--host", default=env.get("RAG_UI_HOST") or DEFAULT_HOST,
+                   help=f"address to bind (RAG_UI_HOST, default {DEFAULT_HOST}); "
+                        "non-loopback addresses need RAG_UI_AUTH=user:password")
+    p.add_argument("--port", default=env.get("RAG_UI_PORT") or DEFAULT_PORT,
+                   help=f"port (RAG_UI_PORT, default {DEFAULT_PORT})")
+    p.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
+    p.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
+    p.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
+    args = p.parse_args(argv)
+    try:
+        args.port = int(args.port)
+        if not 1 <= args.port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"RAG_UI_PORT / --port={args.port!r} is invalid: expected 1-65535") from None
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rag ui``; returns the exit code."""
+    try:
+        args = parse_args(list(sys.argv[1:] if argv is None else argv))
+        auth = parse_auth(os.environ.get("RAG_UI_AUTH"))
+        check_access(args.host, auth)  # before any slow start-up work
+        overrides = {k: v for k in ("corpus_dir", "index_dir", "chroma_url")
+                     if (v := getattr(args, k)) is not None}
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not index_exists(settings):
+        print(f"No index at {settings.index_location} yet: indexing {settings.corpus_dir} first…",
+              file=sys.stderr)
+        print(build_index(settings).summary(), file=sys.stderr)
+    app = build_app(settings)
+    serve(app, args.host, args.port, auth=auth, block=False, quiet=True)
+    print(f"Chat UI on http://{args.host}:{args.port}" + (" (login required)" if auth else "")
+          + " — Ctrl+C to stop", file=sys.stderr)
+    app.block_thread()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
