@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: evals/reports/<timestamp>)")
     p.add_argument("--index-dir", dest="index_dir", type=Path, help="index folder to use for the suite's corpus")
     p.add_argument("--case", action="append", metavar="ID", help="run only cases whose id matches (glob; repeatable)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (hidden anyway when stderr is not a terminal)")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two result JSON files")
     return p
 
@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
         failed = False
         for n, suite in enumerate(suites):
-            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, not args.no_progress)
+            # A bar redrawn into a log file (CI) is noise: show it on a terminal only.
+            show = not args.no_progress and sys.stderr.isatty()
+            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, show)
             stem = suite.name if suite.name not in {s.name for s in suites[:n]} else f"{suite.name}-{n + 1}"
             paths = write_outputs(result, out, stem)
             print(summary_text(result))
