@@ -1,5 +1,6 @@
-"""Citations: build them from evidence spans, parse ``[n]`` markers, renumber
-densely, and check the contract ``file_text[start:end] == quote``.
+"""Citations: build them from evidence spans, parse ``[n]`` markers (also in a
+model's answer: marker lists, sentences with their markers), renumber densely,
+and check the contract ``file_text[start:end] == quote``.
 
 >>> parse_markers("A [2]. B [1][3].")
 [2, 1, 3]
@@ -10,7 +11,6 @@ densely, and check the contract ``file_text[start:end] == quote``.
 from __future__ import annotations
 
 import re
-
 from .types import Citation, Passage
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -42,3 +42,104 @@ def citation_from_span(marker: int, passage: Passage, start: int, end: int) -> C
 def check_citation(citation: Citation, file_text: str) -> bool:
     """True when the quote sits verbatim at its offsets in the file's text."""
     return file_text[citation.start:citation.end] == citation.quote
+
+
+# -- markers in a model's answer ------------------------------------------------
+
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,3}\])+")  # used with .match(text, pos)
+_MARKER_LIST = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*(?:,|and|&)\s*(?:passages?\s*)?\d{1,3})*)\s*\]",
+                          re.IGNORECASE)
+
+def normalize_markers(text: str) -> str:
+    """Rewrite marker lists models like to write into separate markers.
+
+    >>> normalize_markers("A [1, 2]. B [Passage 3]. C [4 and 5].")
+    'A [1][2]. B [3]. C [4][5].'
+    """
+    def sub(m: re.Match) -> str:
+        return "".join(f"[{n}]" for n in re.findall(r"\d{1,3}", m.group(1)))
+
+    return _MARKER_LIST.sub(sub, text)
+
+
+def claim_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of an answer, markers attached to the sentence they follow
+    (also when written after the full stop: "Tokyo. [1] Then...").
+
+    >>> t = "He went to Tokyo. [1] He met Abe [2]."
+    >>> [t[s:e] for s, e in claim_spans(t)]
+    ['He went to Tokyo. [1]', 'He met Abe [2].']
+    """
+    from .text import sentence_spans
+
+    out: list[list[int]] = []
+    for s, e in sentence_spans(text):
+        lead = _LEADING_MARKERS.match(text, s)
+        if lead and out:
+            out[-1][1] = lead.end()
+            s = lead.end()
+            while s < e and text[s].isspace():
+                s += 1
+        if s >= e:
+            continue
+        if out and not any(ch.isalnum() for ch in MARKER.sub("", text[s:e])):
+            out[-1][1] = e  # markers-only fragment
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def strip_markers(text: str) -> str:
+    """The sentence without its markers, spaces tidied.
+
+    >>> strip_markers("He met Abe [2] in Tokyo [1].")
+    'He met Abe in Tokyo.'
+    """
+    return _tidy(MARKER.sub("", text))
+
+
+def _tidy(text: str) -> str:
+    out = re.sub(r"[ \t]{2,}", " ", text)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", out).strip()
+
+
+def rewrite_markers(sentence: str, new_numbers: list[int | None]) -> str:
+    """Replace the sentence's markers, in order, by ``new_numbers`` (None
+    removes one); a marker repeated right after itself is dropped.
+
+    >>> rewrite_markers("A [3][7] and B [3].", [1, None, 1])
+    'A [1] and B [1].'
+    """
+    it = iter(new_numbers)
+
+    def sub(m: re.Match) -> str:
+        new = next(it, None)
+        return f"[{new}]" if new is not None else ""
+
+    out = MARKER.sub(sub, sentence)
+    out = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", out)
+    return _tidy(out)
+
+
+class CitationBook:
+    """Assigns dense marker numbers in order of first use; one citation per
+    distinct quoted span (two sentences citing different parts of one passage
+    get two markers, each with the quote that supports it).
+
+    >>> book = CitationBook()
+    >>> p = Passage("c", "a.txt", 0, 20, "One two. Three four.", 1.0)
+    >>> book.add(p, 9, 20), book.add(p, 0, 8), book.add(p, 9, 20)
+    (1, 2, 1)
+    """
+
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._by_span: dict[tuple[str, int, int], int] = {}
+
+    def add(self, passage: Passage, start: int, end: int) -> int:
+        key = (passage.source, start, end)
+        if key not in self._by_span:
+            n = len(self.citations) + 1
+            self.citations.append(citation_from_span(n, passage, start, end))
+            self._by_span[key] = n
+        return self._by_span[key]

@@ -43,22 +43,40 @@ def validate_question(question: object, max_chars: int = 2000) -> str:
     return q
 
 
-def history_user_turns(history: list | None) -> list[str]:
-    """The user's earlier questions from a history in either common shape:
+def history_turns(history: list | None) -> list[tuple[str, str]]:
+    """Earlier turns as (role, text), from a history in either common shape:
     ``[(user, assistant), ...]`` or ``[{"role": ..., "content": ...}, ...]``
-    (Gradio's messages, where content may be a list of parts)."""
-    turns: list[str] = []
+    (Gradio's messages, where content may be a list of parts; assistant
+    messages with metadata, such as a sources panel, are not turns).
+
+    >>> history_turns([("Who visited Tokyo?", "Tillerson [1].")])
+    [('user', 'Who visited Tokyo?'), ('assistant', 'Tillerson [1].')]
+    """
+    turns: list[tuple[str, str]] = []
     for item in history or []:
         if isinstance(item, (list, tuple)) and item:
-            if isinstance(item[0], str):
-                turns.append(item[0])
-        elif isinstance(item, dict) and item.get("role") == "user":
+            for role, text in zip(("user", "assistant"), item[:2]):
+                if isinstance(text, str) and text.strip():
+                    turns.append((role, text.strip()))
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant"):
+            if item["role"] == "assistant" and item.get("metadata"):
+                continue
             content = item.get("content")
             if isinstance(content, list):
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
             if isinstance(content, str) and content.strip():
-                turns.append(content.strip())
+                turns.append((item["role"], content.strip()))
     return turns
+
+
+def history_user_turns(history: list | None) -> list[str]:
+    """The user's earlier questions (see :func:`history_turns`)."""
+    return [text for role, text in history_turns(history) if role == "user"]
+
+
+def is_followup(question: str, history: list | None) -> bool:
+    """Does ``question`` lean on earlier turns ("And when did he arrive?")?"""
+    return bool(history_user_turns(history)) and bool(_ANAPHORA.search(question))
 
 
 def rewrite_followup(question: str, history: list | None) -> str:
@@ -69,9 +87,9 @@ def rewrite_followup(question: str, history: list | None) -> str:
     >>> rewrite_followup("And when did he arrive?", [("Who visited Tokyo, Tillerson?", "...")])
     'And when did he arrive? (visited Tokyo Tillerson)'
     """
-    previous = history_user_turns(history)
-    if not previous or not _ANAPHORA.search(question):
+    if not is_followup(question, history):
         return question
+    previous = history_user_turns(history)
     have = set(terms(question))
     extra: list[str] = []
     for w in words(previous[-1]):
@@ -118,10 +136,24 @@ class Engine:
             return self._retriever
 
     def answerer(self, settings: Settings):
-        name = settings.answerer
-        if name not in self._answerers:
-            self._answerers[name] = make_answerer(settings, self.embeddings)
-        return self._answerers[name]
+        # Keyed by the whole Settings: two calls with different models or
+        # servers must not share a client.
+        with self._lock:
+            if settings not in self._answerers:
+                self._answerers[settings] = make_answerer(settings, self.embeddings)
+            return self._answerers[settings]
+
+    def rewrite(self, question: str, history: list | None, answerer) -> tuple[str, str, list[str]]:
+        """(query, how, warnings): a follow-up made standalone by the model when
+        the answerer has one, else by :func:`rewrite_followup`."""
+        if not is_followup(question, history):
+            return question, "none", []
+        if hasattr(answerer, "rewrite"):
+            query, warning = answerer.rewrite(question, history_turns(history))
+            if warning is None:
+                return query, "model", []
+            return rewrite_followup(question, history), "deterministic", [warning]
+        return rewrite_followup(question, history), "deterministic", []
 
     def ask(self, question: str, history: list | None = None, settings: Settings | None = None) -> Answer:
         final = None
@@ -137,14 +169,14 @@ class Engine:
         settings = settings or self.settings
         q = validate_question(question, settings.max_question_chars)
         t0 = time.perf_counter()
-        query = rewrite_followup(q, history)
+        answerer = self.answerer(settings)
+        query, rewrite, rewrite_warnings = self.rewrite(q, history, answerer)
         retriever = self.retriever
 
         # 1. retrieve
         query_vector = self.embeddings.embed_query(query)
         passages = retriever.search(query, settings.top_k, query_vector=query_vector)
         # 2 + 3. select evidence (or build the prompt) and answer
-        answerer = self.answerer(settings)
         answer = None
         if hasattr(answerer, "stream"):
             for item in answerer.stream(query, passages, retriever, query_vector):
@@ -159,6 +191,7 @@ class Engine:
         trace = {
             "question": q,
             "query": query,
+            "rewrite": rewrite,
             "answerer": settings.answerer,
             "retrieved": [{"chunk_id": p.chunk_id, "source": p.source, "start": p.start, "end": p.end,
                            "score": p.score, "dense": p.dense_score, "lexical": p.lexical_score}
@@ -170,7 +203,7 @@ class Engine:
                  [c.source for c in answer.citations],
                  [(p.chunk_id[:8], p.score) for p in passages])
         yield Answer(text=answer.text, citations=list(answer.citations), refused=answer.refused,
-                     warnings=list(answer.warnings), passages=passages, trace=trace)
+                     warnings=rewrite_warnings + list(answer.warnings), passages=passages, trace=trace)
 
 
 @lru_cache(maxsize=4)
@@ -196,8 +229,9 @@ def ask(question: str, *, history: list | None = None, settings: Settings | None
 def ask_stream(question: str, *, history: list | None = None,
                settings: Settings | None = None) -> Iterator[str | Answer]:
     """Like :func:`ask`, but yields text pieces as they are produced and ends
-    with the final :class:`Answer` (whose text is authoritative: citations may
-    have been renumbered or dropped after verification).
+    with the final :class:`Answer`. With a model, pieces are sentences that
+    passed verification (markers already renumbered); the final Answer's text
+    is authoritative: after a model failure it replaces what was streamed.
 
     >>> for item in ask_stream("When did Tillerson take office?"):  # doctest: +SKIP
     ...     print(item if isinstance(item, str) else item.citations)

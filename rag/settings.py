@@ -53,6 +53,8 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 60.0
     llm_max_retries: int = 2
+    # RAG_LLM_MAX_TOKENS: cap on the answer's length; keeps a rambling small model's latency bounded.
+    llm_max_tokens: int = 512
     strict: bool = False
     # Retrieval calibration: below these the extractive answerer refuses.
     min_coverage: float = 0.34
@@ -144,6 +146,8 @@ def _validate(s: Settings) -> None:
         fail("llm_timeout", "must be positive seconds")
     if not 0 <= s.llm_max_retries <= 10:
         fail("llm_max_retries", "must be between 0 and 10")
+    if not 16 <= s.llm_max_tokens <= 32768:
+        fail("llm_max_tokens", "must be between 16 and 32768")
     if not 0.0 <= s.min_coverage <= 1.0:
         fail("min_coverage", "must be between 0 and 1")
     if s.max_question_chars < 10:
