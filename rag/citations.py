@@ -11,7 +11,7 @@ and check the contract ``file_text[start:end] == quote``.
 from __future__ import annotations
 
 import re
-from .types import Citation, Passage
+from .types import Answer, Citation, Passage
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -143,3 +143,44 @@ class CitationBook:
             self.citations.append(citation_from_span(n, passage, start, end))
             self._by_span[key] = n
         return self._by_span[key]
+
+
+def merge_answers(parts: list[tuple[str, Answer]]) -> Answer:
+    """One answer from the answers to the parts of a compound question:
+    markers renumbered densely across parts (a span cited twice keeps one
+    marker), parts the corpus cannot answer named in the text and warnings.
+    Refused only when every part is.
+
+    >>> a = Answer("X [1]", [Citation(1, "a.txt", "X", 0, 1)])
+    >>> b = Answer("Y [1]", [Citation(1, "b.txt", "Y", 5, 6)])
+    >>> m = merge_answers([("q1?", a), ("q2?", b)])
+    >>> m.text, [c.marker for c in m.citations]
+    ('X [1] Y [2]', [1, 2])
+    """
+    answered = [(q, a) for q, a in parts if not a.refused]
+    if not answered:
+        reasons = "; ".join(f"{q} ({a.trace.get('refusal_reason', 'no answer')})" for q, a in parts)
+        first = parts[0][1]
+        return Answer(text=first.text.split(":")[0] + f": {reasons}.", refused=True,
+                      warnings=[w for _, a in parts for w in a.warnings],
+                      trace={"parts": [{"question": q, **a.trace} for q, a in parts]})
+    citations: list[Citation] = []
+    by_span: dict[tuple[str, int, int], int] = {}
+    texts: list[str] = []
+    warnings: list[str] = []
+    for q, a in parts:
+        warnings += a.warnings
+        if a.refused:
+            texts.append(f"(The corpus does not answer: {q})")
+            warnings.append(f"no answer in the corpus for: {q}")
+            continue
+        mapping: dict[int, int] = {}
+        for c in a.citations:
+            key = (c.source, c.start, c.end)
+            if key not in by_span:
+                by_span[key] = len(citations) + 1
+                citations.append(Citation(by_span[key], c.source, c.quote, c.start, c.end))
+            mapping[c.marker] = by_span[key]
+        texts.append(renumber(a.text, mapping))
+    return Answer(text=" ".join(texts), citations=citations, refused=False, warnings=warnings,
+                  trace={"parts": [{"question": q, **a.trace} for q, a in parts]})

@@ -17,6 +17,8 @@ from typing import Iterator
 
 from .indexing import build_index, check_manifest, index_exists
 from .providers import make_answerer, make_chroma_client, make_embeddings
+from .citations import merge_answers
+from .questions import mentions_target, split_question
 from .retrieval import Retriever
 from .settings import Settings
 from .text import QUESTION_WORDS, STOPWORDS, stem, terms, words
@@ -171,27 +173,40 @@ class Engine:
         t0 = time.perf_counter()
         answerer = self.answerer(settings)
         query, rewrite, rewrite_warnings = self.rewrite(q, history, answerer)
+        if mentions_target(query) and settings.answerer != "extractive":
+            # "Which documents mention X?" is a scan of the whole corpus, not a top-k prompt.
+            answerer = self.answerer(settings.replace(answerer="extractive"))
         retriever = self.retriever
+        parts = split_question(query)
 
-        # 1. retrieve
-        query_vector = self.embeddings.embed_query(query)
-        passages = retriever.search(query, settings.top_k, query_vector=query_vector)
-        # 2 + 3. select evidence (or build the prompt) and answer
-        answer = None
-        if hasattr(answerer, "stream"):
-            for item in answerer.stream(query, passages, retriever, query_vector):
+        if len(parts) == 1:
+            # 1. retrieve
+            query_vector = self.embeddings.embed_query(query)
+            passages = retriever.search(query, settings.top_k, query_vector=query_vector)
+            # 2 + 3. select evidence (or build the prompt) and answer
+            answer = None
+            for item in self._answer(answerer, query, passages, retriever, query_vector):
                 if isinstance(item, Answer):
                     answer = item
                 else:
                     yield item
         else:
-            answer = answerer.answer(query, passages, retriever, query_vector)
+            # A compound question: each part is retrieved and answered on its own.
+            answered, passages = [], []
+            for part in parts:
+                part_vector = self.embeddings.embed_query(part)
+                part_passages = retriever.search(part, settings.top_k, query_vector=part_vector)
+                passages += [p for p in part_passages if p not in passages]
+                *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector)
+                answered.append((part, part_answer))
+            answer = merge_answers(answered)
             yield answer.text
 
         trace = {
             "question": q,
             "query": query,
             "rewrite": rewrite,
+            "parts": parts,
             "answerer": settings.answerer,
             "retrieved": [{"chunk_id": p.chunk_id, "source": p.source, "start": p.start, "end": p.end,
                            "score": p.score, "dense": p.dense_score, "lexical": p.lexical_score}
@@ -204,6 +219,16 @@ class Engine:
                  [(p.chunk_id[:8], p.score) for p in passages])
         yield Answer(text=answer.text, citations=list(answer.citations), refused=answer.refused,
                      warnings=rewrite_warnings + list(answer.warnings), passages=passages, trace=trace)
+
+    @staticmethod
+    def _answer(answerer, query, passages, retriever, query_vector) -> Iterator[str | Answer]:
+        """The answerer's text pieces, then its Answer (streaming when it can)."""
+        if hasattr(answerer, "stream"):
+            yield from answerer.stream(query, passages, retriever, query_vector)
+        else:
+            answer = answerer.answer(query, passages, retriever, query_vector)
+            yield answer.text
+            yield answer
 
 
 @lru_cache(maxsize=4)

@@ -27,7 +27,8 @@ _CLAUSES = re.compile(r"\s*[,;]?\s+and\s+(?=(?:which|what|who|whom|where|when|ho
 # Two names (or years) joined by "and": "Tillerson and Clinton", "in 2013 and in 2017".
 _PAIR_ITEM = r"(?:[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*){0,2}|(?:19|20)\d\d)"
 _PAIR = re.compile(
-    rf"(?P<pre>\b(?:in|on|by|from|between)\s+)?(?P<a>{_PAIR_ITEM})\s+and\s+(?:(?:in|on|by|from)\s+)?(?P<b>{_PAIR_ITEM})")
+    rf"(?P<pre>\b(?:in|on|by|from|between)\s+)?(?P<a>{_PAIR_ITEM})"
+    rf"\s+and\s+(?:(?:in|on|by|from)\s+)?(?P<b>{_PAIR_ITEM})")
 # Verbs that make a pair of people one event ("When did X and Y meet?"): such a pair
 # stays together, so a pair the corpus never mentions together is refused.
 _JOINT = re.compile(
@@ -52,8 +53,6 @@ def split_question(question: str) -> list[str]:
         return [question]
     pre = (m.group("pre") or "").replace("between ", "in ")
     head, tail = question[:m.start()], question[m.end():]
-    if not pre and years:
-        pre = "in "
     return [f"{head}{pre}{m.group('a')}{tail}", f"{head}{pre}{m.group('b')}{tail}"]
 
 
@@ -70,7 +69,8 @@ def question_kind(question: str) -> str:
         return "number"
     if re.search(r"\bwhen\b|\b(?:what|which) (?:date|day|time|year|month)\b|\bwhat time\b", q):
         return "date"
-    if re.search(r"\bwhere\b|\b(?:what|which) (?:city|country|place|venue|location)\b|\bin which (?:city|country)\b", q):
+    if re.search(r"\bwhere\b|\b(?:what|which) (?:city|country|place|venue|location)\b"
+                 r"|\bin which (?:city|country)\b", q):
         return "place"
     if re.search(r"\bwho\b|\bwhose\b|\b(?:what|which) (?:person|official)\b|\bby whom\b|\baccording to whom\b", q):
         return "person"
@@ -114,9 +114,11 @@ def asked_speaker(question: str) -> str | None:
 _DOCS = r"(?:documents?|files?|sources?|articles?|texts?|reports?|pages?)"
 _VERB = (r"(?:mention(?:s|ed)?|discuss(?:es|ed)?|cover(?:s|ed)?|talk(?:s|ed)? about|refer(?:s|red)? to|"
          r"reference(?:s|d)?|contain(?:s|ed)?|name(?:s|d)?|cite(?:s|d)?|say anything about|speak(?:s)? (?:of|about))")
+_END = r"\s*[?.!]*\s*$"
 _MENTIONS = [re.compile(p, re.IGNORECASE) for p in (
-    rf"^\s*(?:which|what)\s+(?:of the\s+)?{_DOCS}\s+(?:in the corpus\s+)?(?:\w+\s+)?{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
-    rf"^\s*(?:list|name|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+)?{_DOCS}\s+(?:that|which)\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",
+    rf"^\s*(?:which|what)\s+(?:of the\s+)?{_DOCS}\s+(?:in the corpus\s+)?(?:\w+\s+)?{_VERB}\s+(?P<target>.+?){_END}",
+    rf"^\s*(?:list|name|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+)?{_DOCS}\s+(?:that|which)\s+{_VERB}\s+"
+    rf"(?P<target>.+?){_END}",
     rf"^\s*(?:in\s+)?which\s+{_DOCS}\s+(?:is|are|was|were)\s+(?P<target>.+?)\s+"
     rf"(?:mentioned|discussed|cited|referenced|named|covered)(?:\s+in)?\s*[?.!]*\s*$",
     rf"^\s*(?:do|does)\s+any\s+(?:of the\s+)?{_DOCS}\s+{_VERB}\s+(?P<target>.+?)\s*[?.!]*\s*$",

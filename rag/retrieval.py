@@ -97,7 +97,7 @@ class Retriever:
         qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
         dense_sim: dict[str, float] = {}
-        for rank, (doc, distance) in enumerate(dense):
+        for doc, distance in dense:
             dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
         lex = self.lexical_scores(query)
         lex_order = [i for i in np.argsort(-lex)[:pool] if lex[i] > 0]

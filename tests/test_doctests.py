@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
-           "rag.embeddings", "rag.pipeline"]
+           "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification"]
 
 
 @pytest.mark.parametrize("name", MODULES)
