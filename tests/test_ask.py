@@ -117,3 +117,28 @@ def test_ask_builds_a_missing_index_first(corpus, tmp_path, caplog):
 def test_missing_corpus_error_names_the_path(tmp_path):
     with pytest.raises(CorpusError, match="nowhere"):
         ask("anything here?", settings=Settings(corpus_dir=tmp_path / "nowhere", index_dir=tmp_path / "ix"))
+
+
+@pytest.mark.parametrize("question,facts,sources", [
+    ("When did Kishida meet Clinton, and when did he meet Tillerson?",
+     ["January 18, 2013", "March 16"], {"004_"}),
+    ("What did Tillerson and Clinton say about the Senkaku islands?",
+     ["unilateral", "dialogue"], {"004_", "001_"}),
+])
+def test_compound_questions_are_answered_part_by_part(seeds_settings, question, facts, sources):
+    a = ask(question, settings=seeds_settings)
+    assert not a.refused, a.text
+    for fact in facts:
+        assert fact in a.text
+    cited = {c.source[:4] for c in a.citations}
+    assert sources <= cited
+    assert len(a.trace["parts"]) == 2
+    assert_verbatim(a, seeds_settings)
+
+
+def test_compound_question_names_the_part_the_corpus_cannot_answer(seeds_settings):
+    a = ask("Where is MCAS Futenma to be relocated, and what is the population of Tokyo?",
+            settings=seeds_settings)
+    assert not a.refused and "Henoko" in a.text
+    assert any("population of Tokyo" in w for w in a.warnings)
+    assert_verbatim(a, seeds_settings)

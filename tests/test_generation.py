@@ -338,3 +338,11 @@ def test_no_key_and_no_server_means_no_cloud_call_and_a_clear_warning(seeds_sett
     a = ask(TOKYO_Q, settings=s)
     assert a.citations and a.trace["fallback"] == "extractive"
     assert any("no API key" in w and "RAG_LLM_BASE_URL" in w for w in a.warnings)
+
+
+def test_which_documents_question_is_a_corpus_scan_not_a_model_call(llm, fake):
+    a = ask("Which documents mention the Senkaku Islands?", settings=llm)
+    assert fake.requests == []
+    assert sorted(c.source for c in a.citations) == [
+        "001_0df1e04c0dd6828e.txt", "002_14833195580d7924.txt", "004_5dafd41b89f38992.txt"]
+    check_citations(a, llm)
