@@ -92,28 +92,25 @@ def indexed_files(settings: Settings) -> list[str]:
     collection = open_collection(make_chroma_client(settings), settings, create=False)
     if collection is None:
         return []
-    sources: set[str] = set()
-    offset, page = 0, 5000
+    return sorted({meta["source"] for _, _, meta in _records(collection, ["metadatas"])})
+
+
+def _records(collection, include: list[str], page: int = 5000):
+    """(id, document, metadata) of every record, fetched a page at a time."""
+    offset = 0
     while True:
-        got = collection.get(include=["metadatas"], limit=page, offset=offset)
-        sources.update(meta["source"] for meta in got["metadatas"])
+        got = collection.get(include=include, limit=page, offset=offset)
+        docs = got.get("documents") or [None] * len(got["ids"])
+        yield from zip(got["ids"], docs, got["metadatas"])
         if len(got["ids"]) < page:
-            return sorted(sources)
+            return
         offset += page
 
 
 def stored_chunks(collection) -> list[Chunk]:
-    """Every chunk in the collection (paged), in a stable order."""
-    out: list[Chunk] = []
-    offset, page = 0, 5000
-    while True:
-        got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-            out.append(Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text,
-                             meta.get("doc_sha256", "")))
-        if len(got["ids"]) < page:
-            break
-        offset += page
+    """Every chunk in the collection, in a stable order."""
+    out = [Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""))
+           for cid, text, meta in _records(collection, ["documents", "metadatas"])]
     out.sort(key=lambda c: (c.source, c.start))
     return out
 
