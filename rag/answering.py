@@ -14,6 +14,7 @@ the question's names never occur together, or the best evidence is too weak.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -187,6 +188,9 @@ class ExtractiveAnswerer:
         weight = {t: term_weight(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         q_names = set(salient_words(question))
+        # A name found in only a chunk or two ("Pyongyang") is what the question is
+        # about: evidence that does not mention it answers some other question.
+        rare = {n for n in q_names if not is_context_term(n) and idf.get(n, top_idf) >= _rare_idf(len(retriever.chunks))}
 
         cands: list[tuple[Sentence, Sentence | None, float]] = []
         seen: set[tuple[str, int]] = set()
@@ -205,7 +209,8 @@ class ExtractiveAnswerer:
                     own = sum(w for t, w in weight.items() if t in sent.tokens) / total
                     ctx = sum(w for t, w in weight.items() if t in ctx_toks) / total
                     # "What did X say about Y": a quote of someone else is not an answer.
-                    if all(t in sent.tokens or (lead and t in lead.tokens) for t in speaker_tok):
+                    speaker_ok = all(t in sent.tokens or (lead and t in lead.tokens) for t in speaker_tok)
+                    if speaker_ok and all(any(same_word(n, t) for t in ctx_toks) for n in rare):
                         cands.append((sent, lead, max(own, 0.5 * own + 0.5 * ctx)))
                 prev = sent
         if not cands:
@@ -326,6 +331,12 @@ def compose(chosen: list[Scored]) -> Answer:
                   trace={"evidence": [{"source": c.passage.source, "start": c.start, "end": c.end,
                                        "score": round(c.score, 4), "coverage": round(c.coverage, 3),
                                        "dense": round(c.dense, 3)} for c in chosen]})
+
+
+def _rare_idf(n_chunks: int) -> float:
+    """IDF of a term found in two chunks (or in 5% of them, when that is more)."""
+    d = max(2, n_chunks // 20)
+    return math.log(1 + (n_chunks - d + 0.5) / (d + 0.5))
 
 
 def _lead_in(prev: Sentence | None, same_par: bool, sent: Sentence, kind: str,
