@@ -297,11 +297,13 @@ def test_browser_asks_sees_streamed_answer_and_opens_the_highlighted_citation(se
             page.locator("#rag-chat [data-testid=bot]").last.hover()
             page.locator("#rag-chat button[aria-label=Like]").last.click()
             feedback = app_settings.index_dir / "feedback.jsonl"
-            for _ in range(100):
-                if feedback.exists():
+            for _ in range(200):  # the file can exist before its line is written: wait for the line
+                if feedback.exists() and feedback.read_text().endswith("\n"):
                     break
                 page.wait_for_timeout(100)
-            record = json.loads(feedback.read_text().splitlines()[-1])
+            lines = feedback.read_text().splitlines() if feedback.exists() else []
+            assert lines, "no feedback record was written within 20 s"
+            record = json.loads(lines[-1])
             assert record["rating"] == "up" and record["question"] == QUESTION
             assert " ".join(record["citations"][0]["quote"].split()) == " ".join(quote.split())
 
