@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .citations import citation_from_span
-from .questions import asked_noun, asked_speaker, is_list_question, mentions_target, question_kind
+from .questions import asked_noun, asked_speaker, asks_separately, is_list_question, mentions_target, question_kind
 from .settings import Settings
 from .text import (in_vocabulary, is_context_term, salient_surface, salient_words, same_word, sentence_spans,
                    stem, surface_of, terms, tokens)
@@ -141,7 +141,8 @@ class ExtractiveAnswerer:
             if total and top * len(absent) / total > MAX_ABSENT_MASS:
                 written = surface_of(question)
                 return f"the corpus has nothing on {', '.join(repr(written.get(t, t)) for t in absent)}"
-        if len(set(names)) > 1 and not self._names_cooccur(set(names), passages, retriever):
+        if len(set(names)) > 1 and not asks_separately(question) and \
+                not self._names_cooccur(set(names), passages, retriever):
             return f"no passage mentions {', '.join(dict.fromkeys(surface))} together"
         return None
 

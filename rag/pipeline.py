@@ -21,7 +21,7 @@ from .citations import merge_answers
 from .questions import mentions_target, split_question
 from .retrieval import Retriever
 from .settings import Settings
-from .text import QUESTION_WORDS, STOPWORDS, stem, terms, words
+from .text import QUESTION_WORDS, STOPWORDS, salient_words, stem, terms, words
 from .types import Answer
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,8 @@ class Engine:
             answerer = self.answerer(settings.replace(answerer="extractive"))
         retriever = self.retriever
         parts = split_question(query)
+        # "..., and when did they happen?": a later part with no names of its own leans on the first.
+        parts = parts[:1] + [p if salient_words(p) else rewrite_followup(p, [(parts[0], "")]) for p in parts[1:]]
 
         if len(parts) == 1:
             # 1. retrieve

@@ -33,7 +33,7 @@ _PAIR = re.compile(
 # stays together, so a pair the corpus never mentions together is refused.
 _JOINT = re.compile(
     r"\b(?:meet|met|meeting|together|joint(?:ly)?|each other|discuss(?:ed)?|talk(?:ed)?|"
-    r"hold|held|sign(?:ed)?|agree(?:d)?|shake|shook|in common)\b",
+    r"hold|held|sign(?:ed)?|agree(?:d)?|shake|shook|in common|disputed?|claim(?:ed|s)?|negotiat\w*|relations?)\b",
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -57,6 +57,19 @@ def split_question(question: str) -> list[str]:
 
 
 # -- what kind of fact is asked for ----------------------------------------------
+
+_SEPARATELY = re.compile(r"\b(?:both|each|respectively|compare[ds]?|differ(?:ed|ence)?)\b", re.IGNORECASE)
+
+
+def asks_separately(question: str) -> bool:
+    """Does the question ask about several people or times one by one ("both
+    Clinton and Tillerson", "in each case")? Then they need not appear together.
+
+    >>> asks_separately("What did both Clinton and Tillerson call the alliance?")
+    True
+    """
+    return bool(_SEPARATELY.search(question))
+
 
 def question_kind(question: str) -> str:
     """One of frequency, duration, number, date, place, person, other."""
