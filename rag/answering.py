@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .citations import citation_from_span
-from .questions import asked_noun, asked_speaker, asks_separately, is_list_question, mentions_target, question_kind
+from .questions import asked_attribute, asked_noun, asked_speaker, asks_separately, is_list_question, mentions_target, question_kind
 from .settings import Settings
 from .text import (in_vocabulary, is_context_term, salient_surface, salient_words, same_word, sentence_spans,
                    stem, surface_of, terms, tokens)
@@ -131,6 +131,9 @@ class ExtractiveAnswerer:
         missing = [w for w, t in zip(surface, names) if not known(t)]
         if missing:
             return f"the corpus never mentions {', '.join(repr(w) for w in missing)}"
+        attribute = asked_attribute(question)
+        if attribute and stem(attribute) in terms(question) and not known(stem(attribute)):
+            return f"the corpus has nothing on {attribute!r}"
         q_terms = terms(question)
         if q_terms:
             top = max(vocab.values()) if vocab else 1.0

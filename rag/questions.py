@@ -71,6 +71,38 @@ def asks_separately(question: str) -> bool:
     return bool(_SEPARATELY.search(question))
 
 
+# Nouns that name the type of an answer ("which venue", "what day"), not an attribute
+# the corpus must hold ("the population of", "on the menu"): plain English, not corpus words.
+TYPE_NOUNS = frozenset("""
+venue city cities country countries place places location locations company companies organization
+day days date dates time times year years month months week weeks kind type sort person people
+official officials name names title titles position post role meal event events document documents
+file files island islands sea seas program programs issue issues agreement agreements treaty
+convention list number amount steps step way ways thing things part parts topic topics subject
+""".split())
+_FOCUS = re.compile(
+    r"^\s*(?:what|which)\s+(?:(?:is|was|are|were)\s+(?:(?:on|in|at|of)\s+)?(?:the|a|an)\s+)?(?P<noun>[a-z]+)\b",
+    re.IGNORECASE)
+_NOT_NOUNS = frozenset("is was are were did does do has had have will would can could should may might".split())
+
+
+def asked_attribute(question: str) -> str | None:
+    """The attribute a question asks for, when it names one: "What is the
+    population of Tokyo?" -> "population", "What was on the menu?" -> "menu";
+    None for answer types ("Which venue...") and other shapes.
+
+    >>> asked_attribute("What was on the menu at the working dinner?"), asked_attribute("Which venue was it?")
+    ('menu', None)
+    """
+    m = _FOCUS.match(question)
+    if not m:
+        return None
+    noun = m.group("noun").lower()
+    if noun in _NOT_NOUNS or noun in TYPE_NOUNS or noun in ("the", "a", "an"):
+        return None
+    return noun
+
+
 def question_kind(question: str) -> str:
     """One of frequency, duration, number, date, place, person, other."""
     q = question.lower()

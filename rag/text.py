@@ -136,8 +136,8 @@ def salient_surface(question: str) -> list[str]:
     ws = words(question)
     for i, w in enumerate(ws):
         low = w.lower()
-        if low in STOPWORDS or low in QUESTION_WORDS:
-            continue
+        if low in STOPWORDS or low in QUESTION_WORDS or (len(w) == 1 and w.isalpha()):
+            continue  # single letters are pieces of abbreviations ("U.S.")
         if w[0].isdigit() or (i > 0 and w[0].isupper()):
             out.append(w)
     return out

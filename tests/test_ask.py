@@ -49,6 +49,8 @@ def test_factual_questions_quote_the_fact_from_the_right_file(seeds_settings, qu
     "What is the population of Tokyo?",
     "Who won the 2022 FIFA World Cup?",
     "When did Tillerson meet Hillary Clinton?",  # false premise: never together in the corpus
+    "What was on the menu at the working dinner Kishida hosted?",  # on topic, but the attribute is absent
+    "What did Tillerson say during his visit to Pyongyang?",  # Pyongyang appears, never with a visit
 ])
 def test_out_of_corpus_questions_are_refused_without_citations(seeds_settings, question):
     a = ask(question, settings=seeds_settings)
