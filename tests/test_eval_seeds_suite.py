@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from evals.normalize import has_fact
 from evals.runner import DEFAULT_SUITE
 from evals.suite import load_suite
@@ -28,10 +30,13 @@ def test_seeds_suite_covers_every_category_with_at_least_60_cases():
     assert bar[("refusal_recall", "out_of_corpus")] == 1.0 and bar[("quote_validity", None)] == 1.0
 
 
-def test_every_expected_fact_is_stated_in_the_cases_sources():
-    suite = load_suite(DEFAULT_SUITE)
+@pytest.mark.parametrize("path", [DEFAULT_SUITE, REPO / "evals" / "heldout.yaml"], ids=["seeds", "heldout"])
+def test_every_expected_fact_is_stated_in_the_cases_sources(path):
+    suite = load_suite(path)
     for case in suite.cases:
-        texts = [(suite.corpus / f).read_text(encoding="utf-8") for g in case.sources for f in g]
+        files = [p for g in case.sources for pattern in g for p in sorted(suite.corpus.glob(pattern))]
+        assert len(files) >= sum(len(g) for g in case.sources), case.id  # every named file (or glob) exists
+        texts = [p.read_text(encoding="utf-8") for p in files]
         assert texts or case.refuse, case.id  # also proves every named file exists
         for group in case.facts:
             assert any(has_fact(t, alt) for t in texts for alt in group), (case.id, group)
