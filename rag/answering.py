@@ -14,7 +14,6 @@ the question's names never occur together, or the best evidence is too weak.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from .citations import citation_from_span
 from .questions import asked_attribute, asked_noun, asked_speaker, asks_separately, is_list_question, mentions_target, question_kind
+from .retrieval import inverse_frequency
 from .settings import Settings
 from .text import (in_vocabulary, is_context_term, salient_surface, salient_words, same_word, sentence_spans,
                    stem, surface_of, terms, tokens)
@@ -85,6 +85,7 @@ class Scored:
     coverage: float
     dense: float
     lead: Sentence | None = None
+    tokens: frozenset = frozenset()
 
 
 class ExtractiveAnswerer:
@@ -226,7 +227,7 @@ class ExtractiveAnswerer:
             if len(sent.text) < 80 and not _TERMINAL.search(sent.text):
                 bonus -= 0.15  # headlines and caption fragments rarely answer anything
             scored.append(Scored(sent.passage, sent.start, sent.end, sent.text,
-                                 0.55 * cov + 0.45 * float(d) + bonus, cov, float(d), lead))
+                                 0.55 * cov + 0.45 * float(d) + bonus, cov, float(d), lead, sent.tokens))
         scored.sort(key=lambda x: -x.score)
         if kind in ("number", "frequency"):
             # "How many people live in Japan?": evidence without any count is no answer.
@@ -241,11 +242,10 @@ class ExtractiveAnswerer:
             if len(chosen) >= limit:
                 break
             # In a list question, more sentences naming the asked-for thing are more items.
-            floor = 0.6 if noun_stem and noun_stem in set(tokens(cand.text)) and limit > MAX_SENTENCES else 0.8
+            floor = 0.6 if noun_stem and noun_stem in cand.tokens and limit > MAX_SENTENCES else 0.8
             if cand.score < floor * best.score or cand.coverage < self.settings.min_coverage:
                 continue
-            ctoks = set(tokens(cand.text))
-            if any(_overlap(ctoks, set(tokens(c.text))) > 0.6 or (c.passage.source == cand.passage.source
+            if any(_overlap(cand.tokens, c.tokens) > 0.6 or (c.passage.source == cand.passage.source
                    and c.start < cand.end and cand.start < c.end) for c in chosen):
                 continue  # the same statement again (quoted by another source, or overlapping)
             chosen.append(cand)
@@ -339,8 +339,7 @@ def compose(chosen: list[Scored]) -> Answer:
 
 def _rare_idf(n_chunks: int) -> float:
     """IDF of a term found in two chunks (or in 5% of them, when that is more)."""
-    d = max(2, n_chunks // 20)
-    return math.log(1 + (n_chunks - d + 0.5) / (d + 0.5))
+    return inverse_frequency(n_chunks, max(2, n_chunks // 20))
 
 
 def _lead_in(prev: Sentence | None, same_par: bool, sent: Sentence, kind: str,

@@ -163,7 +163,7 @@ def merge_answers(parts: list[tuple[str, Answer]]) -> Answer:
         first = parts[0][1]
         return Answer(text=first.text.split(":")[0] + f": {reasons}.", refused=True,
                       warnings=[w for _, a in parts for w in a.warnings],
-                      trace={"parts": [{"question": q, **a.trace} for q, a in parts]})
+                      trace={"part_answers": [{"question": q, **a.trace} for q, a in parts]})
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     texts: list[str] = []
@@ -183,4 +183,4 @@ def merge_answers(parts: list[tuple[str, Answer]]) -> Answer:
             mapping[c.marker] = by_span[key]
         texts.append(renumber(a.text, mapping))
     return Answer(text=" ".join(texts), citations=citations, refused=False, warnings=warnings,
-                  trace={"parts": [{"question": q, **a.trace} for q, a in parts]})
+                  trace={"part_answers": [{"question": q, **a.trace} for q, a in parts]})

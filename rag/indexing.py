@@ -72,9 +72,15 @@ def vector_store(client, settings: Settings, embeddings):
                   create_collection_if_not_exists=False)
 
 
+def _store_may_exist(settings: Settings) -> bool:
+    """False when there is surely no index: no server and no database file
+    (checked first so that asking never creates an empty index folder)."""
+    return bool(settings.chroma_url) or (settings.index_dir / "chroma.sqlite3").exists()
+
+
 def index_exists(settings: Settings) -> bool:
     """True when the collection exists and holds at least one chunk."""
-    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+    if not _store_may_exist(settings):
         return False  # don't create an empty index folder just by asking
     col = open_collection(make_chroma_client(settings), settings, create=False)
     return col is not None and col.count() > 0
@@ -87,7 +93,7 @@ def indexed_files(settings: Settings) -> list[str]:
     >>> indexed_files(Settings(index_dir="/tmp/ix"))  # doctest: +SKIP
     ['000_6cae30295beecc41.txt', '001_0df1e04c0dd6828e.txt']
     """
-    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+    if not _store_may_exist(settings):
         return []
     collection = open_collection(make_chroma_client(settings), settings, create=False)
     if collection is None:

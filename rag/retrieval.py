@@ -120,6 +120,11 @@ class Retriever:
         return out
 
 
+def inverse_frequency(n_chunks: int, df: int) -> float:
+    """BM25-style IDF of a term found in ``df`` of ``n_chunks`` chunks."""
+    return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
+
+
 def _term_statistics(chunks: list[Chunk]):
     """IDF of every corpus token; each chunk's tokens joined with its neighbours'
     in the same file (``chunks`` sorted by source and offset); each file's tokens."""
@@ -129,7 +134,7 @@ def _term_statistics(chunks: list[Chunk]):
         for t in ts:
             df[t] = df.get(t, 0) + 1
     n = len(chunks)
-    idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    idf = {t: inverse_frequency(n, d) for t, d in df.items()}
     windows: dict[str, set[str]] = {}
     for i, c in enumerate(chunks):
         w = set(toks[i])
