@@ -115,7 +115,8 @@ def _records(collection, include: list[str], page: int = 5000):
 
 def stored_chunks(collection) -> list[Chunk]:
     """Every chunk in the collection, in a stable order."""
-    out = [Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""))
+    out = [Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
+                 meta.get("heading_path", ""))
            for cid, text, meta in _records(collection, ["documents", "metadatas"])]
     out.sort(key=lambda c: (c.source, c.start))
     return out
@@ -201,8 +202,8 @@ def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], pro
         batch = chunks[i:i + ADD_BATCH]
         store.add_texts(
             texts=[c.text for c in batch],
-            metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256}
-                       for c in batch],
+            metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256,
+                        "heading_path": c.heading_path} for c in batch],
             ids=[c.id for c in batch],
         )
         if bar is not None:

@@ -116,7 +116,8 @@ class Retriever:
             c = self.chunks[self._by_id[cid]]
             out.append(Passage(c.id, c.source, c.start, c.end, c.text, round(score, 6),
                                dense_score=round(dense_sim[cid], 4) if cid in dense_sim else None,
-                               lexical_score=round(float(lex[self._by_id[cid]]), 4)))
+                               lexical_score=round(float(lex[self._by_id[cid]]), 4),
+                               heading_path=c.heading_path))
         return out
 
 

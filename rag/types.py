@@ -36,6 +36,9 @@ class Chunk:
     end: int
     text: str
     doc_sha256: str
+    # Headings above the chunk's first block, outermost first, joined by " > "
+    # ("Logging HOWTO > Advanced usage"); "" when the document has none.
+    heading_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Passage:
     score: float
     dense_score: float | None = None
     lexical_score: float | None = None
+    heading_path: str = ""  # see Chunk.heading_path
 
 
 @dataclass(frozen=True)
