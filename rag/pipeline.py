@@ -181,25 +181,34 @@ class Engine:
         # "..., and when did they happen?": a later part with no names of its own leans on the first.
         parts = parts[:1] + [p if salient_words(p) else rewrite_followup(p, [(parts[0], "")]) for p in parts[1:]]
 
+        timings: dict[str, float] = {}
         if len(parts) == 1:
             # 1. retrieve
+            t = time.perf_counter()
             query_vector = self.embeddings.embed_query(query)
-            passages = retriever.search(query, settings.top_k, query_vector=query_vector)
+            timings["embed_query"] = time.perf_counter() - t
+            passages = retriever.search(query, settings.top_k, query_vector=query_vector, timings=timings)
             # 2 + 3. select evidence (or build the prompt) and answer
+            t = time.perf_counter()
             answer = None
             for item in self._answer(answerer, query, passages, retriever, query_vector):
                 if isinstance(item, Answer):
                     answer = item
                 else:
                     yield item
+            timings["answer"] = time.perf_counter() - t
         else:
             # A compound question: each part is retrieved and answered on its own.
             answered, passages = [], []
             for part in parts:
+                t = time.perf_counter()
                 part_vector = self.embeddings.embed_query(part)
-                part_passages = retriever.search(part, settings.top_k, query_vector=part_vector)
+                timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t
+                part_passages = retriever.search(part, settings.top_k, query_vector=part_vector, timings=timings)
                 passages += [p for p in part_passages if p not in passages]
+                t = time.perf_counter()
                 *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector)
+                timings["answer"] = timings.get("answer", 0.0) + time.perf_counter() - t
                 answered.append((part, part_answer))
             answer = merge_answers(answered)
             yield answer.text
@@ -214,6 +223,7 @@ class Engine:
                            "score": p.score, "dense": p.dense_score, "lexical": p.lexical_score}
                           for p in passages],
             "seconds": round(time.perf_counter() - t0, 3),
+            "timings": {k: round(v, 5) for k, v in timings.items()},
             **answer.trace,
         }
         log.info("ask %r -> %s; chunks %s", query, "refused" if answer.refused else

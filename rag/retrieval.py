@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 
@@ -91,16 +92,22 @@ class Retriever:
             return np.zeros(len(self.chunks))
         return np.asarray(self._bm25.get_scores(q), dtype=float)
 
-    def search(self, query: str, k: int, query_vector: list[float] | None = None) -> list[Passage]:
-        """Top-k passages by fused dense + lexical rank."""
+    def search(self, query: str, k: int, query_vector: list[float] | None = None,
+               timings: dict | None = None) -> list[Passage]:
+        """Top-k passages by fused dense + lexical rank. ``timings``, when given,
+        receives seconds per stage: ``embed_query``, ``dense``, ``lexical``, ``fusion``."""
+        clock = _Clock(timings)
         pool = max(k * 3, 20)
         qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
+        clock.lap("embed_query")
         dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
         dense_sim: dict[str, float] = {}
         for doc, distance in dense:
             dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
+        clock.lap("dense")
         lex = self.lexical_scores(query)
         lex_order = [i for i in np.argsort(-lex)[:pool] if lex[i] > 0]
+        clock.lap("lexical")
 
         fused: dict[str, float] = {}
         for rank, cid in enumerate(dense_sim):
@@ -118,7 +125,22 @@ class Retriever:
                                dense_score=round(dense_sim[cid], 4) if cid in dense_sim else None,
                                lexical_score=round(float(lex[self._by_id[cid]]), 4),
                                heading_path=c.heading_path))
+        clock.lap("fusion")
         return out
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to ``timings[name]`` (no-op without a dict)."""
+
+    def __init__(self, timings: dict | None) -> None:
+        self.timings = timings
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = self.timings.get(name, 0.0) + now - self._t
+        self._t = now
 
 
 def inverse_frequency(n_chunks: int, df: int) -> float:
