@@ -1,4 +1,10 @@
-"""Chunking: split documents with LangChain's recursive splitter, keeping offsets.
+"""Chunking: pack a document's blocks into chunks that know where they sit.
+
+A chunk is a run of whole blocks (paragraphs, list items, table rows...) of at
+most ``chunk_size`` characters; a chunk prefers to start at a heading and never
+ends on one. A block longer than ``chunk_size`` is split by LangChain's
+recursive splitter (sentences first) with ``chunk_overlap``. Each chunk keeps
+its blocks and the heading path above it.
 
 Chunk ids derive from (source, start offset, content), so the same text at the
 same place always gets the same id and indexing is idempotent.
@@ -11,12 +17,15 @@ same place always gets the same id and indexing is idempotent.
 from __future__ import annotations
 
 import hashlib
+import json
 
-from .types import Chunk, Document
+from .types import Block, Chunk, Document
 
 # Bumped when the splitting rules change, so old indexes are rebuilt.
-CHUNKER_VERSION = "recursive-v1"
+CHUNKER_VERSION = "blocks-v1"
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+PATH_SEP = " > "
+_TITLES = ("heading", "term")
 
 
 def chunk_id(source: str, start: int, text: str) -> str:
@@ -26,24 +35,92 @@ def chunk_id(source: str, start: int, text: str) -> str:
 
 
 def split_documents(docs: list[Document], chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split documents into chunks that know where they sit in their file."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
-        separators=SEPARATORS,
-        keep_separator="end",
-        add_start_index=True,
-    )
+    """Split documents into chunks of whole blocks (see the module docstring)."""
     chunks: list[Chunk] = []
     for doc in docs:
-        for piece in splitter.create_documents([doc.text]):
-            start = piece.metadata["start_index"]
-            text = piece.page_content
-            if start < 0 or doc.text[start:start + len(text)] != text:
-                # The splitter finds offsets with str.find; never trust it blindly.
-                raise AssertionError(f"chunk offset mismatch in {doc.source} at {start}")
-            chunks.append(Chunk(chunk_id(doc.source, start, text), doc.source, start,
-                                start + len(text), text, doc.sha256))
+        blocks = list(doc.blocks) or [Block("paragraph", 0, len(doc.text))]
+        pieces = [p for b in blocks for p in _fit(doc.text, b, chunk_size, chunk_overlap)]
+        for group in _pack(pieces, chunk_size):
+            start, end = group[0].start, group[-1].end
+            text = doc.text[start:end]
+            chunks.append(Chunk(chunk_id(doc.source, start, text), doc.source, start, end, text, doc.sha256,
+                                heading_path(group), tuple(group)))
     return chunks
+
+
+def heading_path(blocks: list[Block] | tuple[Block, ...]) -> str:
+    """The headings above the first block that is not a title, joined by " > "."""
+    for b in blocks:
+        if b.kind not in _TITLES:
+            return PATH_SEP.join(b.headings)
+    return PATH_SEP.join(blocks[0].headings) if blocks else ""
+
+
+def _fit(text: str, block: Block, size: int, overlap: int) -> list[Block]:
+    """The block, or pieces of it no longer than ``size`` (overlapping by ``overlap``)."""
+    if block.end - block.start <= size:
+        return [block]
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, separators=SEPARATORS,
+                                              keep_separator="end", add_start_index=True)
+    body = text[block.start:block.end]
+    out = []
+    for piece in splitter.create_documents([body]):
+        s = block.start + piece.metadata["start_index"]
+        if piece.metadata["start_index"] < 0 or text[s:s + len(piece.page_content)] != piece.page_content:
+            # The splitter finds offsets with str.find; never trust it blindly.
+            raise AssertionError(f"chunk offset mismatch at {s}")
+        out.append(Block(block.kind, s, s + len(piece.page_content), block.level, block.headings))
+    return out
+
+
+def _pack(pieces: list[Block], size: int) -> list[list[Block]]:
+    """Consecutive pieces grouped into chunks of at most ``size`` characters
+    (a piece that alone exceeds it is its own chunk)."""
+    groups: list[list[Block]] = []
+    cur: list[Block] = []
+    for b in pieces:
+        if cur:
+            fits = b.end - cur[0].start <= size
+            overlapping = b.start < cur[-1].end  # pieces of one oversized block
+            # A new section starts a new chunk once this one has some substance.
+            section = b.kind == "heading" and (cur[-1].end - cur[0].start) >= size // 3
+            if not fits or overlapping or section:
+                groups.append(cur)
+                cur = []
+        cur.append(b)
+    if cur:
+        groups.append(cur)
+    # A chunk never ends on a title: move trailing headings to the next chunk.
+    for i in range(len(groups) - 1):
+        g, nxt = groups[i], groups[i + 1]
+        while len(g) > 1 and g[-1].kind in _TITLES and nxt[-1].end - g[-1].start <= size \
+                and g[-1].end <= nxt[0].start:
+            nxt.insert(0, g.pop())
+    return [g for g in groups if g]
+
+
+# -- blocks in the store's metadata ---------------------------------------------------
+
+def blocks_to_meta(chunk: Chunk) -> str:
+    """A chunk's blocks as compact JSON (offsets relative to the chunk) for Chroma metadata."""
+    paths: list[tuple[str, ...]] = []
+    rows = []
+    for b in chunk.blocks:
+        if b.headings not in paths:
+            paths.append(b.headings)
+        rows.append([b.kind, b.start - chunk.start, b.end - chunk.start, b.level, paths.index(b.headings)])
+    return json.dumps({"p": [list(p) for p in paths], "b": rows}, ensure_ascii=False, separators=(",", ":"))
+
+
+def blocks_from_meta(meta: str | None, chunk_start: int) -> tuple[Block, ...]:
+    """Inverse of :func:`blocks_to_meta`; ``()`` for chunks stored without blocks."""
+    if not meta:
+        return ()
+    try:
+        data = json.loads(meta)
+        paths = [tuple(p) for p in data["p"]]
+        return tuple(Block(k, chunk_start + s, chunk_start + e, lvl, paths[pi]) for k, s, e, lvl, pi in data["b"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ()

@@ -25,7 +25,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from .chunking import CHUNKER_VERSION, split_documents
+from .chunking import CHUNKER_VERSION, blocks_from_meta, blocks_to_meta, split_documents
 from .loading import CorpusError, load_corpus
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .settings import Settings
@@ -116,7 +116,7 @@ def _records(collection, include: list[str], page: int = 5000):
 def stored_chunks(collection) -> list[Chunk]:
     """Every chunk in the collection, in a stable order."""
     out = [Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
-                 meta.get("heading_path", ""))
+                 meta.get("heading_path", ""), blocks_from_meta(meta.get("blocks"), int(meta["start"])))
            for cid, text, meta in _records(collection, ["documents", "metadatas"])]
     out.sort(key=lambda c: (c.source, c.start))
     return out
@@ -203,7 +203,7 @@ def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], pro
         store.add_texts(
             texts=[c.text for c in batch],
             metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256,
-                        "heading_path": c.heading_path} for c in batch],
+                        "heading_path": c.heading_path, "blocks": blocks_to_meta(c)} for c in batch],
             ids=[c.id for c in batch],
         )
         if bar is not None:

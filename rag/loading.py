@@ -1,10 +1,11 @@
 """Loading: find corpus files and turn each into a :class:`Document`.
 
-A document's ``text`` is what citations point into. For ``.txt``/``.md`` it is
-the file decoded as UTF-8 exactly as ``Path.read_text(encoding="utf-8")``
-returns it, so ``Path(f).read_text(encoding="utf-8")[c.start:c.end] == c.quote``.
-For ``.html`` it is the visible text, for ``.pdf`` the extracted text
-(see :func:`document_text`).
+A document's ``text`` is what citations point into. For ``.txt`` it is the
+file decoded as UTF-8 exactly as ``Path.read_text(encoding="utf-8")`` returns
+it, so ``Path(f).read_text(encoding="utf-8")[c.start:c.end] == c.quote``. For
+``.md``, ``.html`` and ``.pdf`` it is the rendered text (see
+:func:`document_text` and :mod:`rag.loaders`); ``Document.blocks`` describe its
+structure (headings, paragraphs, list items, table rows...).
 
 >>> from pathlib import Path
 >>> docs, skipped = load_corpus(Path("seeds"))  # doctest: +SKIP
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from html.parser import HTMLParser
 from pathlib import Path
 
+from .loaders import Parsed, parse_pdf, parse_text
 from .types import Document, Skipped
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,15 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
             skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}"))
             continue
         try:
-            text = document_text(path)
+            parsed = parse_file(path)
         except (OSError, ValueError) as exc:
             skipped.append(Skipped(rel, str(exc)))
             continue
+        text = parsed.text
         if not text.strip():
             skipped.append(Skipped(rel, "empty (no text)"))
             continue
-        docs.append(Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest()))
+        docs.append(Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks))
     for s in skipped:
         log.warning("skipped %s: %s", s.source, s.reason)
     return docs, skipped
@@ -63,13 +65,22 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
 
 def document_text(path: Path) -> str:
     """The text of one file, as citations index into it. Raises ValueError
-    with a short reason for binary, undecodable, oversized or broken files."""
+    with a short reason for binary, undecodable, oversized or broken files.
+
+    ``.txt``: the file as ``Path.read_text(encoding="utf-8")`` returns it.
+    ``.md``, ``.html``, ``.pdf``: the rendered text (see :mod:`rag.loaders`).
+    """
+    return parse_file(path).text
+
+
+def parse_file(path: Path) -> Parsed:
+    """Text and structure (blocks) of one file; ValueError as for :func:`document_text`."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ValueError(f"too large ({size} bytes > {MAX_FILE_BYTES})")
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return _pdf_text(path)
+        return parse_pdf(path)
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file (contains NUL bytes)")
@@ -78,70 +89,13 @@ def document_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     # read_text applies universal newlines; that is the text users and checkers see.
-    text = path.read_text(encoding="utf-8")
-    if suffix in (".html", ".htm"):
-        return html_visible_text(text)
-    return text
-
-
-class _VisibleText(HTMLParser):
-    _HIDDEN = {"script", "style", "head", "title", "noscript", "template", "svg"}
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-              "section", "article", "header", "footer", "blockquote", "pre", "table", "ul", "ol"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._HIDDEN:
-            self._hidden += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self._hidden:
-            self.parts.append(data)
+    return parse_text(path.read_text(encoding="utf-8"), suffix)
 
 
 def html_visible_text(html: str) -> str:
-    """Visible text of an HTML page: no scripts, styles or head; blocks are
-    separated by one blank line (so the splitter sees paragraphs).
+    """Visible text of an HTML page, blocks separated by a blank line.
 
     >>> html_visible_text("<p>Hi <b>there</b></p><script>x()</script>")
     'Hi there'
     """
-    p = _VisibleText()
-    p.feed(html)
-    p.close()
-    lines = [" ".join(line.split()) for line in "".join(p.parts).splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
-def _pdf_text(path: Path) -> str:
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-    except ImportError:  # pragma: no cover - pypdf is a core dependency
-        raise ValueError("PDF support needs pypdf: pip install pypdf") from None
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    except PyPdfError as exc:
-        raise ValueError(f"unreadable PDF ({exc})") from None
-    except Exception as exc:  # pypdf raises assorted errors on broken files
-        raise ValueError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
-    return "\n\n".join(p for p in pages if p)
+    return parse_text(html, ".html").text

@@ -9,13 +9,36 @@ import dataclasses
 from dataclasses import dataclass, field
 
 
+BLOCK_KINDS = ("heading", "paragraph", "list_item", "table_row", "code", "field", "term")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural piece of a document: ``text[start:end]`` of its Document.
+
+    ``kind`` is one of :data:`BLOCK_KINDS`: a ``heading`` (``level`` 1-6) or a
+    ``term`` (a definition's term, a signature, a bold title line) titles what
+    follows; a ``table_row`` reads "Header: cell; Header: cell"; a ``field`` is
+    "Label: value". ``headings`` is the path of headings above the block,
+    outermost first (for a heading: its ancestors).
+    """
+
+    kind: str
+    start: int
+    end: int
+    level: int = 0
+    headings: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Document:
-    """One loaded file. ``source`` is the path relative to the corpus root."""
+    """One loaded file. ``source`` is the path relative to the corpus root;
+    ``blocks`` are its structure, in order, as offsets into ``text``."""
 
     source: str
     text: str
     sha256: str
+    blocks: tuple[Block, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +62,7 @@ class Chunk:
     # Headings above the chunk's first block, outermost first, joined by " > "
     # ("Logging HOWTO > Advanced usage"); "" when the document has none.
     heading_path: str = ""
+    blocks: tuple[Block, ...] = ()  # the blocks the chunk holds (document offsets)
 
 
 @dataclass(frozen=True)
