@@ -6,8 +6,10 @@
 """
 
 from .indexing import build_index
+from .langchain_adapter import as_retriever, as_runnable
 from .pipeline import ask, ask_stream
 from .settings import Settings
 from .types import Answer, Citation, IndexReport, Passage
 
-__all__ = ["ask", "ask_stream", "build_index", "Settings", "Answer", "Citation", "Passage", "IndexReport"]
+__all__ = ["ask", "ask_stream", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
+           "Passage", "IndexReport"]

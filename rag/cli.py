@@ -4,6 +4,7 @@
     rag ask "Which resolutions were cited?"  [--json]
     rag eval [SUITE ...]           # see evals/README.md
     rag ui                         # the Gradio chat app
+    rag serve                      # the OpenAI-compatible API with citations
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback.
 """
@@ -72,6 +73,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return ui_main(args.rest)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api import main as serve_main
+
+    return serve_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Cited answers from a document corpus, offline.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what goes into each answer")
@@ -103,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("ui", help="start the chat UI (rag ui --help)", add_help=False)
     sp.add_argument("rest", nargs=argparse.REMAINDER)
     sp.set_defaults(func=cmd_ui)
+
+    sp = sub.add_parser("serve", help="serve an OpenAI-compatible API (rag serve --help)", add_help=False)
+    sp.add_argument("rest", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=cmd_serve)
     return p
 
 
@@ -110,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command in ("eval", "ui"):
+    if args.command in ("eval", "ui", "serve"):
         # argparse's REMAINDER drops options that come first ("rag eval --out X"): pass everything on.
         args.rest = argv[argv.index(args.command) + 1:]
     elif extra:

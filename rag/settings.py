@@ -59,6 +59,15 @@ class Settings:
     # Retrieval calibration: below these the extractive answerer refuses.
     min_coverage: float = 0.34
     max_question_chars: int = 2000
+    # `rag serve` (the OpenAI-compatible API). Clients must send `Authorization: Bearer <api_key>`
+    # when it is set; binding anything but loopback without it refuses to start.
+    api_key: str | None = field(default=None, repr=False)
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8090
+    # Answers run in a pool of this many threads, so embedding never blocks the event loop;
+    # up to serve_queue more requests wait, beyond that clients get 429.
+    serve_workers: int = 2
+    serve_queue: int = 64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir).expanduser())
@@ -152,3 +161,11 @@ def _validate(s: Settings) -> None:
         fail("min_coverage", "must be between 0 and 1")
     if s.max_question_chars < 10:
         fail("max_question_chars", "must be at least 10")
+    if not 1 <= s.serve_port <= 65535:
+        fail("serve_port", "must be between 1 and 65535")
+    if not 1 <= s.serve_workers <= 64:
+        fail("serve_workers", "must be between 1 and 64")
+    if not 0 <= s.serve_queue <= 10000:
+        fail("serve_queue", "must be between 0 and 10000")
+    if s.api_key is not None and (len(s.api_key) < 8 or any(ch.isspace() for ch in s.api_key)):
+        raise SettingsError("RAG_API_KEY is invalid: use at least 8 characters without spaces")

@@ -1,0 +1,9 @@
+"""The OpenAI-compatible HTTP API (``rag serve``): an adapter over ``ask()``.
+
+>>> from rag.api import create_app, start_in_thread  # doctest: +SKIP
+>>> server = start_in_thread(create_app(Settings()), "127.0.0.1", 8091)  # doctest: +SKIP
+"""
+
+from .app import create_app, main, start_in_thread
+
+__all__ = ["create_app", "main", "start_in_thread"]

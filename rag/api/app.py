@@ -1,0 +1,416 @@
+"""``rag serve``: the corpus behind OpenAI's chat-completions API, with citations.
+
+    rag serve                                   # http://127.0.0.1:8090/v1, no key
+    RAG_API_KEY=$(openssl rand -hex 16) rag serve --host 0.0.0.0   # reachable from the network
+
+An adapter over :func:`rag.ask` / :func:`rag.ask_stream`: no retrieval logic here.
+Answers run in a bounded worker pool (:mod:`rag.api.pool`); request and
+response shapes are in :mod:`rag.api.schema`.
+
+>>> app = create_app(Settings())  # doctest: +SKIP
+>>> server = start_in_thread(app, "127.0.0.1", 8091)  # doctest: +SKIP
+>>> server.stop()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import sys
+import threading
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+
+from ..indexing import build_index, open_collection
+from ..pipeline import _loading_part, ask, ask_stream, engine_for, validate_question
+from ..providers import make_chroma_client
+from ..settings import Settings, SettingsError
+from ..types import Answer
+from .pool import Busy, WorkerPool
+from .schema import (ApiError, answer_fields, chunk, completion, new_id, parse_chat_request,
+                     sources_text)
+
+log = logging.getLogger("rag.api")
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: a long conversation is ~100 KB; anything bigger is a mistake or an attack
+RESTART = "\n\n---\n\n"  # between a streamed answer and the one that replaces it
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (same rule as ``rag ui``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to a public interface
+
+
+def check_access(host: str, settings: Settings) -> None:
+    """Refuse to serve beyond loopback without an API key."""
+    if not is_loopback(host) and not settings.api_key:
+        raise SettingsError(
+            f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
+            "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
+            "or bind to 127.0.0.1 (the default).")
+
+
+def model_ids(settings: Settings) -> tuple[str, ...]:
+    """``rag`` (the configured answerer), ``rag-extractive``, and ``rag-openai``
+    when a model is configured.
+
+    >>> model_ids(Settings())
+    ('rag', 'rag-extractive')
+    >>> model_ids(Settings(llm_base_url="http://127.0.0.1:8080/v1"))
+    ('rag', 'rag-extractive', 'rag-openai')
+    """
+    configured = settings.answerer == "openai" or settings.llm_base_url or settings.llm_api_key
+    return ("rag", "rag-extractive") + (("rag-openai",) if configured else ())
+
+
+def settings_for(model: str, settings: Settings) -> Settings:
+    return settings if model == "rag" else settings.replace(answerer=model.removeprefix("rag-"))
+
+
+def error_for(exc: BaseException) -> ApiError:
+    """An exception from answering or indexing as an OpenAI-shaped error.
+
+    Messages name no server path, URL or secret: the details go to the server log.
+    """
+    from ..loading import CorpusError
+    from ..providers import ProviderError
+    from ..retrieval import IndexMissing
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, Busy):
+        return ApiError(429, "the server is busy (every worker and queue slot is taken); retry shortly",
+                        type="requests", code="rate_limit_exceeded", headers={"Retry-After": "1"})
+    if isinstance(exc, IndexMissing):
+        return ApiError(503, "the index is empty: add documents to the corpus, then POST /v1/index",
+                        type="server_error", code="index_missing")
+    if isinstance(exc, CorpusError):
+        return ApiError(409, "the corpus holds no indexable files (.txt .md .html .pdf)",
+                        type="invalid_request_error", code="corpus_empty")
+    if isinstance(exc, ProviderError):
+        ref = _log_error(exc)
+        return ApiError(503, f"a backing service (vector store or model) is unavailable; see the server "
+                             f"log ({ref})", type="server_error", code="provider_unavailable")
+    if type(exc).__name__ == "GenerationError":  # rag.generation, imported only with a model configured
+        ref = _log_error(exc)
+        return ApiError(502, f"the language model failed and RAG_STRICT forbids the extractive fallback "
+                             f"({ref})", type="server_error", code="model_failed")
+    ref = _log_error(exc)
+    return ApiError(500, f"internal error; the server log has the details ({ref})", type="server_error")
+
+
+def _log_error(exc: BaseException) -> str:
+    ref = "ref " + uuid.uuid4().hex[:8]
+    log.error("%s: %s: %s", ref, type(exc).__name__, exc, exc_info=exc)
+    return ref
+
+
+async def read_json(request) -> object:
+    """The body as JSON, at most :data:`MAX_BODY_BYTES` (413 beyond, read or not)."""
+    declared = request.headers.get("content-length")
+    too_big = ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise too_big
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > MAX_BODY_BYTES:
+            raise too_big
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: [[[[...]]]] nested past Python's limit
+        raise ApiError(400, "the request body is not valid JSON", code="invalid_json") from None
+
+
+def index_status(settings: Settings) -> dict:
+    """``{"present": bool, "chunks": int}`` without building anything."""
+    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+        return {"present": False, "chunks": 0}
+    collection = open_collection(make_chroma_client(settings), settings, create=False)
+    count = collection.count() if collection is not None else 0
+    return {"present": count > 0, "chunks": count}
+
+
+def reindex(settings: Settings) -> dict:
+    """``build_index`` with the served engine's model, then reload its retriever
+    (the caller holds the pool's gate exclusively: no search runs meanwhile)."""
+    engine = engine_for(_loading_part(settings))
+    report = build_index(settings, embeddings=engine.embeddings, progress=False)
+    engine.retriever  # noqa: B018 - reloads chunks and BM25 now, not under a later search
+    return {"files_added": report.files_added, "files_updated": report.files_updated,
+            "files_removed": report.files_removed, "files_unchanged": report.files_unchanged,
+            "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+            "chunks_embedded": report.chunks_embedded, "chunks_removed": report.chunks_removed,
+            "chunks_total": report.chunks_total, "rebuilt": report.rebuilt,
+            "seconds": round(report.seconds, 3)}
+
+
+def create_app(settings: Settings):
+    """The FastAPI app over ``settings`` (served by :func:`start_in_thread` or ``rag serve``)."""
+    pool = WorkerPool(settings.serve_workers, settings.serve_queue)
+    models = model_ids(settings)
+    started = int(time.time())
+    indexing = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        pool.close()
+
+    # No /docs: Swagger UI loads its scripts from a CDN, and this server makes no outbound calls.
+    app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.pool = pool
+
+    def error_response(err: ApiError) -> JSONResponse:
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request, exc: ApiError):
+        return error_response(exc)
+
+    @app.exception_handler(Busy)
+    async def _busy(_request, exc: Busy):
+        return error_response(error_for(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request, exc: HTTPException):
+        messages = {404: "no such endpoint; see GET /v1/models, POST /v1/chat/completions",
+                    405: "method not allowed on this endpoint"}
+        return error_response(ApiError(exc.status_code, messages.get(exc.status_code, str(exc.detail)),
+                                       code="not_found" if exc.status_code == 404 else None,
+                                       headers=dict(exc.headers or {})))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        return error_response(ApiError(400, "invalid request"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request, exc: Exception):
+        return error_response(error_for(exc))
+
+    def require_key(request: Request) -> None:
+        if not settings.api_key:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing API key: send the header 'Authorization: Bearer <key>'",
+                           code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
+            raise ApiError(401, "incorrect API key provided", code="invalid_api_key",
+                           headers={"WWW-Authenticate": "Bearer"})
+
+    authorized = [Depends(require_key)]
+
+    @app.get("/healthz")
+    async def healthz():
+        try:
+            index = await asyncio.to_thread(index_status, settings)
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it does not fail
+            ref = _log_error(exc)
+            index = {"present": False, "chunks": 0, "error": f"the index cannot be read ({ref})"}
+        body = {"status": "ok" if index["present"] else "unavailable", "index": index,
+                "answerer": settings.answerer, "models": list(models), "indexing": indexing.is_set(),
+                "pool": pool.stats()}
+        return JSONResponse(body, status_code=200 if index["present"] else 503)
+
+    @app.get("/v1/models", dependencies=authorized)
+    async def list_models():
+        return {"object": "list", "data": [{"id": m, "object": "model", "created": started,
+                                            "owned_by": "rag-citations"} for m in models]}
+
+    @app.get("/v1/models/{model}", dependencies=authorized)
+    async def get_model(model: str):
+        if model not in models:
+            raise ApiError(404, f"The model '{model[:100]}' does not exist", param="model",
+                           code="model_not_found")
+        return {"id": model, "object": "model", "created": started, "owned_by": "rag-citations"}
+
+    @app.post("/v1/index", dependencies=authorized)
+    async def index():
+        if indexing.is_set():
+            raise ApiError(409, "an index run is already in progress", code="index_in_progress")
+        indexing.set()
+        try:
+            return await pool.run(reindex, settings, exclusive=True)
+        except Exception as exc:  # noqa: BLE001
+            raise error_for(exc) from None
+        finally:
+            indexing.clear()
+
+    @app.post("/v1/chat/completions", dependencies=authorized)
+    async def chat(request: Request):
+        req = parse_chat_request(await read_json(request), models=models)
+        try:
+            question = validate_question(req.question, settings.max_question_chars)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), param="messages", code="invalid_question") from None
+        ask_settings = settings_for(req.model, settings)
+        if not req.stream:
+            try:
+                answer = await pool.run(lambda: ask(question, history=req.history, settings=ask_settings))
+            except Exception as exc:  # noqa: BLE001
+                raise error_for(exc) from None
+            return completion(answer, req.model)
+
+        stream = pool.stream(lambda: ask_stream(question, history=req.history, settings=ask_settings))
+        try:
+            first = await stream.next()  # errors before any output still get a proper status code
+        except Exception as exc:  # noqa: BLE001
+            raise error_for(exc) from None
+        return StreamingResponse(_sse(stream, first, req.model), media_type="text/event-stream",
+                                 headers=SSE_HEADERS, background=BackgroundTask(stream.cancel))
+
+    return app
+
+
+def _data(obj) -> str:
+    return "data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+
+
+async def _sse(stream, first, model: str):
+    """OpenAI's chunk stream: a role chunk, content deltas, a final chunk with
+    ``finish_reason`` and our ``citations``/``refused``/``warnings``, then ``[DONE]``.
+
+    When a model fails mid-answer, ``ask_stream`` starts over with the extractive
+    answer; a client cannot un-receive text, so the new answer follows a rule
+    (``---``) instead of being glued on. Continuations start with whitespace
+    (sentences keep their separators); a piece that does not is a restart.
+    """
+    cid, created = new_id(), int(time.time())
+    yield _data(chunk(cid, created, model, {"role": "assistant", "content": ""}))
+    shown = ""  # the answer the client is reading now (since the last restart)
+    final = None
+    try:
+        item = first
+        while not isinstance(item, Answer):
+            if shown and item and not item[0].isspace():
+                item, shown = RESTART + item, item
+            else:
+                shown += item
+            if item:
+                yield _data(chunk(cid, created, model, {"content": item}))
+            item = await stream.next()
+        final = item
+    except StopAsyncIteration:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the status line is gone: report in-band, as OpenAI does
+        yield _data(error_for(exc).body())
+        return
+    finally:
+        stream.cancel()  # no-op when finished; stops the worker when the client went away
+    if final is None:
+        yield _data(error_for(RuntimeError("answer stream ended without an Answer")).body())
+        return
+    if final.text.startswith(shown):
+        tail = final.text[len(shown):]
+    else:
+        tail = RESTART + final.text
+    tail += sources_text(final)
+    if tail:
+        yield _data(chunk(cid, created, model, {"content": tail}))
+    yield _data(chunk(cid, created, model, {}, "stop", answer_fields(final)))
+    yield "data: [DONE]\n\n"
+
+
+class RunningServer:
+    """A uvicorn server in a background thread (tests, benchmarks)."""
+
+    def __init__(self, app, host: str, port: int, connection_limit: int = 512) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                lifespan="on", server_header=False, timeout_keep_alive=5,
+                                limit_concurrency=connection_limit)
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self.server.run, name="rag-serve", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> "RunningServer":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout)
+
+
+def start_in_thread(app, host: str = "127.0.0.1", port: int = 8090) -> RunningServer:
+    """Serve ``app`` from a background thread; returns once it accepts connections."""
+    return RunningServer(app, host, port).start()
+
+
+def warm_up(settings: Settings) -> str | None:
+    """Build the index if there is none and load the model, so the first request
+    is not the slow one. Returns the index summary when it had to build."""
+    engine = engine_for(_loading_part(settings))
+    summary = None
+    if not index_status(settings)["present"]:
+        summary = build_index(settings, embeddings=engine.embeddings, progress=False).summary()
+    engine.retriever  # noqa: B018 - loads chunks and BM25
+    engine.embeddings.embed_query("warm up")
+    return summary
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="rag serve",
+                                description="Serve the corpus as an OpenAI-compatible chat API with citations.")
+    p.add_argument("--host", help="address to bind (RAG_SERVE_HOST, default 127.0.0.1); "
+                                  "non-loopback addresses need RAG_API_KEY")
+    p.add_argument("--port", type=int, help="port (RAG_SERVE_PORT, default 8090)")
+    p.add_argument("--workers", type=int, help="answering threads (RAG_SERVE_WORKERS, default 2)")
+    p.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
+    p.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
+    p.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
+    p.add_argument("--answerer", choices=["extractive", "openai"], help="the 'rag' model's answerer (RAG_ANSWERER)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rag serve``; returns the exit code."""
+    import uvicorn
+
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    overrides = {name: value for name, value in (
+        ("serve_host", args.host), ("serve_port", args.port), ("serve_workers", args.workers),
+        ("corpus_dir", args.corpus_dir), ("index_dir", args.index_dir), ("chroma_url", args.chroma_url),
+        ("answerer", args.answerer)) if value is not None}
+    settings = Settings.from_env(**overrides)
+    check_access(settings.serve_host, settings)  # before any slow start-up work
+    summary = warm_up(settings)
+    if summary:
+        print(summary, file=sys.stderr)
+    app = create_app(settings)
+    host = settings.serve_host
+    shown = f"[{host}]" if ":" in host else host
+    print(f"OpenAI-compatible API on http://{shown}:{settings.serve_port}/v1 "
+          f"(models: {', '.join(model_ids(settings))}"
+          f"{'; key required' if settings.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=settings.serve_port, log_level="warning", access_log=False,
+                server_header=False, timeout_keep_alive=5, limit_concurrency=512)
+    return 0
