@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
-           "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification"]
+           "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification",
+           "rag.langchain_adapter", "rag.api.schema", "rag.api.pool", "rag.api.app"]
 
 
 @pytest.mark.parametrize("name", MODULES)
