@@ -11,7 +11,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel,
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 import rag
-from rag import Answer, as_retriever, as_runnable, ask
+from rag import Answer, Settings, as_retriever, as_runnable, ask, build_index
 from rag.langchain_adapter import CorpusRetriever, passage_document
 from rag.loading import document_text
 from rag.types import Passage
@@ -44,7 +44,7 @@ def test_documents_carry_source_offsets_chunk_id_and_score(seeds_settings):
     assert len(docs) == 4 and isinstance(as_retriever(seeds_settings), BaseRetriever)
     for d in docs:
         assert set(d.metadata) >= {"source", "start", "end", "chunk_id", "score"}
-        assert "heading_path" not in d.metadata  # plain-text seeds have no headings
+        assert d.metadata.get("heading_path", "x")  # present only when non-empty
         text = document_text(seeds_settings.corpus_dir / d.metadata["source"])
         assert text[d.metadata["start"]:d.metadata["end"]] == d.page_content
         assert d.id == d.metadata["chunk_id"]
@@ -53,12 +53,33 @@ def test_documents_carry_source_offsets_chunk_id_and_score(seeds_settings):
     assert "2231" in docs[0].page_content
 
 
-def test_heading_path_is_in_metadata_when_the_passage_has_one():
-    p = Passage("c1", "guide.md", 10, 20, "Some text.", 0.03, heading_path="Logging HOWTO > Advanced usage")
+def test_heading_path_is_in_metadata_when_the_chunk_sits_under_headings(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = "The handbook describes duties at the station in some detail for new staff. " * 4
+    (corpus / "guide.md").write_text(
+        f"# Lighthouse handbook\n\n{filler}\n\n## Night watch\n\n"
+        "The keeper lights the lamp at dusk and logs every passing ship in the ledger.\n", encoding="utf-8")
+    (corpus / "plain.txt").write_text("A plain file about gardening tomatoes in summer.\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding="hash", chunk_size=200,
+                        chunk_overlap=0)
+    build_index(settings, progress=False)
+    docs = {d.metadata["source"] + ":" + d.page_content[:20]: d
+            for d in as_retriever(settings, k=10).invoke("When does the keeper light the lamp?")}
+    lamp = next(d for d in docs.values() if "lights the lamp" in d.page_content)
+    assert lamp.metadata["heading_path"] == "Lighthouse handbook > Night watch"
+    plain = next(d for d in docs.values() if d.metadata["source"] == "plain.txt")
+    assert "heading_path" not in plain.metadata
+    text = document_text(corpus / "guide.md")
+    assert text[lamp.metadata["start"]:lamp.metadata["end"]] == lamp.page_content
+
+
+def test_passage_document_copies_every_field():
+    p = Passage("c1", "guide.md", 10, 20, "Some text.", 0.03, heading_path="A > B")
     d = passage_document(p)
+    assert (d.id, d.page_content) == ("c1", "Some text.")
     assert d.metadata == {"source": "guide.md", "start": 10, "end": 20, "chunk_id": "c1", "score": 0.03,
-                          "heading_path": "Logging HOWTO > Advanced usage"}
-    assert "heading_path" not in passage_document(Passage("c2", "a.txt", 0, 5, "Hello", 0.01)).metadata
+                          "heading_path": "A > B"}
 
 
 def test_retriever_returns_what_ask_retrieved(seeds_settings):
