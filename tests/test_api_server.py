@@ -322,3 +322,18 @@ def test_binding_beyond_loopback_without_a_key_refuses_to_start(tmp_path):
                           str(free_port())], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "refusing to serve on 0.0.0.0 without an API key" in out.stderr
     assert "Traceback" not in out.stderr and not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize("var,value", [("RAG_SERVE_PORT", "0"), ("RAG_SERVE_PORT", "http"),
+                                       ("RAG_SERVE_WORKERS", "0"), ("RAG_SERVE_QUEUE", "-1"),
+                                       ("RAG_API_KEY", "short"), ("RAG_API_KEY", "has a space in it")])
+def test_serve_settings_are_validated_and_the_key_never_shown(var, value):
+    from rag import Settings
+    from rag.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=var) as err:
+        Settings.from_env({var: value})
+    if var == "RAG_API_KEY":
+        assert value not in str(err.value)
+    s = Settings.from_env({"RAG_API_KEY": KEY, "RAG_SERVE_PORT": "9000"})
+    assert s.api_key == KEY and s.serve_port == 9000 and KEY not in repr(s)

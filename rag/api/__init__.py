@@ -4,6 +4,7 @@
 >>> server = start_in_thread(create_app(Settings()), "127.0.0.1", 8091)  # doctest: +SKIP
 """
 
-from .app import create_app, main, start_in_thread
+from .app import create_app
+from .serve import main, start_in_thread
 
 __all__ = ["create_app", "main", "start_in_thread"]

@@ -1,26 +1,18 @@
-"""``rag serve``: the corpus behind OpenAI's chat-completions API, with citations.
-
-    rag serve                                   # http://127.0.0.1:8090/v1, no key
-    RAG_API_KEY=$(openssl rand -hex 16) rag serve --host 0.0.0.0   # reachable from the network
+"""The FastAPI app of ``rag serve``: OpenAI's chat-completions API, with citations.
 
 An adapter over :func:`rag.ask` / :func:`rag.ask_stream`: no retrieval logic here.
 Answers run in a bounded worker pool (:mod:`rag.api.pool`); request and
-response shapes are in :mod:`rag.api.schema`.
+response shapes are in :mod:`rag.api.schema`; serving it is :mod:`rag.api.serve`.
 
 >>> app = create_app(Settings())  # doctest: +SKIP
->>> server = start_in_thread(app, "127.0.0.1", 8091)  # doctest: +SKIP
->>> server.stop()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hmac
-import ipaddress
 import json
 import logging
-import sys
 import threading
 import time
 import uuid
@@ -35,7 +27,7 @@ from starlette.exceptions import HTTPException
 from ..indexing import build_index, open_collection
 from ..pipeline import _loading_part, ask, ask_stream, engine_for, validate_question
 from ..providers import make_chroma_client
-from ..settings import Settings, SettingsError
+from ..settings import Settings
 from ..types import Answer
 from .pool import Busy, WorkerPool
 from .schema import (ApiError, answer_fields, chunk, completion, new_id, parse_chat_request,
@@ -46,29 +38,6 @@ log = logging.getLogger("rag.api")
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a long conversation is ~100 KB; anything bigger is a mistake or an attack
 RESTART = "\n\n---\n\n"  # between a streamed answer and the one that replaces it
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (same rule as ``rag ui``).
-
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name may resolve to a public interface
-
-
-def check_access(host: str, settings: Settings) -> None:
-    """Refuse to serve beyond loopback without an API key."""
-    if not is_loopback(host) and not settings.api_key:
-        raise SettingsError(
-            f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
-            "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
-            "or bind to 127.0.0.1 (the default).")
 
 
 def model_ids(settings: Settings) -> tuple[str, ...]:
@@ -331,86 +300,3 @@ async def _sse(stream, first, model: str):
         yield _data(chunk(cid, created, model, {"content": tail}))
     yield _data(chunk(cid, created, model, {}, "stop", answer_fields(final)))
     yield "data: [DONE]\n\n"
-
-
-class RunningServer:
-    """A uvicorn server in a background thread (tests, benchmarks)."""
-
-    def __init__(self, app, host: str, port: int, connection_limit: int = 512) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                lifespan="on", server_header=False, timeout_keep_alive=5,
-                                limit_concurrency=connection_limit)
-        self.server = uvicorn.Server(config)
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self.server.run, name="rag-serve", daemon=True)
-
-    def start(self, timeout: float = 30.0) -> "RunningServer":
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start on {self.url}")
-            time.sleep(0.02)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout)
-
-
-def start_in_thread(app, host: str = "127.0.0.1", port: int = 8090) -> RunningServer:
-    """Serve ``app`` from a background thread; returns once it accepts connections."""
-    return RunningServer(app, host, port).start()
-
-
-def warm_up(settings: Settings) -> str | None:
-    """Build the index if there is none and load the model, so the first request
-    is not the slow one. Returns the index summary when it had to build."""
-    engine = engine_for(_loading_part(settings))
-    summary = None
-    if not index_status(settings)["present"]:
-        summary = build_index(settings, embeddings=engine.embeddings, progress=False).summary()
-    engine.retriever  # noqa: B018 - loads chunks and BM25
-    engine.embeddings.embed_query("warm up")
-    return summary
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="rag serve",
-                                description="Serve the corpus as an OpenAI-compatible chat API with citations.")
-    p.add_argument("--host", help="address to bind (RAG_SERVE_HOST, default 127.0.0.1); "
-                                  "non-loopback addresses need RAG_API_KEY")
-    p.add_argument("--port", type=int, help="port (RAG_SERVE_PORT, default 8090)")
-    p.add_argument("--workers", type=int, help="answering threads (RAG_SERVE_WORKERS, default 2)")
-    p.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
-    p.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
-    p.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
-    p.add_argument("--answerer", choices=["extractive", "openai"], help="the 'rag' model's answerer (RAG_ANSWERER)")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``rag serve``; returns the exit code."""
-    import uvicorn
-
-    args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    overrides = {name: value for name, value in (
-        ("serve_host", args.host), ("serve_port", args.port), ("serve_workers", args.workers),
-        ("corpus_dir", args.corpus_dir), ("index_dir", args.index_dir), ("chroma_url", args.chroma_url),
-        ("answerer", args.answerer)) if value is not None}
-    settings = Settings.from_env(**overrides)
-    check_access(settings.serve_host, settings)  # before any slow start-up work
-    summary = warm_up(settings)
-    if summary:
-        print(summary, file=sys.stderr)
-    app = create_app(settings)
-    host = settings.serve_host
-    shown = f"[{host}]" if ":" in host else host
-    print(f"OpenAI-compatible API on http://{shown}:{settings.serve_port}/v1 "
-          f"(models: {', '.join(model_ids(settings))}"
-          f"{'; key required' if settings.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=settings.serve_port, log_level="warning", access_log=False,
-                server_header=False, timeout_keep_alive=5, limit_concurrency=512)
-    return 0
