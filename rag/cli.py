@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 
+from .safety import guard_handlers, guard_http_loggers, mask_credentials, printable
 from .settings import Settings, SettingsError
 
 EXIT_ERROR = 1
@@ -35,7 +36,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexing import build_index
 
-    report = build_index(_settings(args), progress=None if not args.progress else True)
+    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild)
     print(report.summary())
     return 0
 
@@ -53,7 +54,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            print(f"  [{c.marker}] {c.source} ({c.start}-{c.end}): \"{c.quote}\"")
+            print(f"  [{c.marker}] {printable(c.source)} ({c.start}-{c.end}): \"{c.quote}\"")
     return 0
 
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("index", help="index the corpus (incremental)")
     common(sp)
     sp.add_argument("--progress", action="store_true", help="always show the progress bar")
+    sp.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from the corpus")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("ask", help="ask a question")
@@ -117,8 +119,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _argv_text(arg) -> str:
+    """An argument as text. Python decodes undecodable argv bytes to lone
+    surrogates (``$'Caf\\xe9'`` -> ``'Caf\\udce9'``), which nothing downstream can
+    encode: read the raw bytes as UTF-8, else Latin-1 (what such bytes
+    usually are)."""
+    if isinstance(arg, bytes):
+        raw = arg
+    else:
+        try:
+            arg.encode("utf-8")
+            return arg
+        except UnicodeEncodeError:
+            raw = os.fsencode(arg)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = [_argv_text(a) for a in (sys.argv[1:] if argv is None else list(argv))]
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command in ("eval", "ui", "serve"):
@@ -128,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "chromadb", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("chromadb").setLevel(logging.WARNING)
+    # HTTP client loggers print request URLs, credentials included: quiet and mask them.
+    secrets = tuple(v for k, v in os.environ.items() if k in ("RAG_LLM_API_KEY", "OPENAI_API_KEY") and v)
+    guard_http_loggers(*secrets, force_quiet=True)
+    guard_handlers(*secrets)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     try:
         return int(args.func(args) or 0)
@@ -141,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         kind = "error" if isinstance(exc, (ValueError, RuntimeError, OSError, ImportError)) else \
             f"unexpected error ({type(exc).__name__})"
-        print(f"{kind}: {exc}", file=sys.stderr)
+        # One line: messages may carry file names or server text with newlines.
+        print(f"{kind}: {' '.join(mask_credentials(str(exc)).split())}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (SettingsError,)) else EXIT_ERROR
 
 

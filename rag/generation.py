@@ -35,6 +35,8 @@ from typing import Iterator
 from urllib.parse import urlparse
 
 from .answering import ExtractiveAnswerer, refusal
+from .deadline import DeadlineExceeded, answer_deadline, make_http_client
+from .safety import guard_http_loggers, printable
 from .prompting import answer_messages, clean_rewrite, doubtful_rewrite, rewrite_messages
 from .settings import Settings
 from .types import Answer, Passage
@@ -91,44 +93,61 @@ class OpenAIAnswerer:
             if not s.llm_api_key and not s.llm_base_url:
                 raise ModelError("no API key for api.openai.com: set RAG_LLM_API_KEY or OPENAI_API_KEY, "
                                  "or RAG_LLM_BASE_URL for a local server", retryable=False)
+            import httpx2
+
+            guard_http_loggers(s.llm_api_key or "")  # they would log the base URL, credentials included
             self._chat = self._chat_class(
                 model=s.llm_model, base_url=self.base_url, api_key=s.llm_api_key or NO_KEY,
-                timeout=s.llm_timeout, max_retries=0,  # retries are ours: they also cover malformed replies
+                timeout=httpx2.Timeout(s.llm_timeout, connect=min(s.llm_connect_timeout, s.llm_timeout)),
+                http_client=make_http_client(),  # enforces RAG_LLM_DEADLINE on every byte
+                max_retries=0,  # retries are ours: they also cover malformed replies
                 temperature=0, max_tokens=s.llm_max_tokens,
                 stream_usage=False,  # `stream_options` is not understood by every compatible server
                 use_responses_api=False,  # compatible servers speak chat completions only
             )
         return self._chat
 
-    def _deltas(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+    def _deltas(self, messages: list[tuple[str, str]], deadline: float) -> Iterator[str]:
         """Text deltas of one streamed completion; any failure is a ModelError.
         A server that answers a streaming request with plain JSON (some do) is
-        asked without streaming from then on."""
+        asked without streaming from then on. Past ``deadline`` the model is cut
+        off; past RAG_LLM_MAX_TOKENS (counted here: servers may ignore the cap)
+        the stream is closed and a :class:`Cut` marks the end."""
         it = None
+        pieces = chars = 0
+        cap = self.settings.llm_max_tokens
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydantic warns on malformed replies; we report them ourselves
                 if not self._streams:
-                    text = _text(self.chat.invoke(messages).content)
+                    with answer_deadline(deadline):
+                        text = _text(self.chat.invoke(messages).content)
                     if text:
-                        yield text
+                        yield text[:cap * MAX_CHARS_PER_TOKEN]
                     return
                 it = iter(self.chat.stream(messages))
                 while True:
                     try:
-                        chunk = next(it)
+                        with answer_deadline(deadline):
+                            chunk = next(it)
                     except StopIteration:
                         return
                     text = _text(chunk.content)
                     if text:
+                        pieces += 1
+                        chars += len(text)
                         yield text
+                    if pieces >= cap or chars >= cap * MAX_CHARS_PER_TOKEN:
+                        # A stream chunk is about one token; characters catch servers sending big chunks.
+                        yield Cut()
+                        return
         except ModelError:
             raise
         except ValueError as exc:
             if self._streams and "No generation chunks" in str(exc):
                 log.info("%s sent no stream events; asking without streaming", safe_url(self.base_url))
                 self._streams = False
-                yield from self._deltas(messages)
+                yield from self._deltas(messages, deadline)
                 return
             raise self._classify(exc) from None
         except Exception as exc:
@@ -141,6 +160,9 @@ class OpenAIAnswerer:
         import openai
 
         where = safe_url(self.base_url)
+        if _caused_by(exc, DeadlineExceeded):
+            return ModelError(f"no complete answer from {where} within RAG_LLM_DEADLINE="
+                              f"{self.settings.llm_deadline:g}s", retryable=False)
         if isinstance(exc, openai.APITimeoutError):
             return ModelError(f"timed out after {self.settings.llm_timeout:g}s waiting for {where}", True)
         if isinstance(exc, openai.APIConnectionError):
@@ -166,10 +188,11 @@ class OpenAIAnswerer:
         used (``attempts = yield from ...``). Retries only before the first
         delta: text already handed on cannot be taken back."""
         attempts = 1 + self.settings.llm_max_retries
+        deadline = time.monotonic() + self.settings.llm_deadline  # one for the whole answer, retries included
         for attempt in range(1, attempts + 1):
             got_text = False
             try:
-                for delta in self._deltas(messages):
+                for delta in self._deltas(messages, deadline):
                     got_text = got_text or bool(delta.strip())
                     yield delta
                 if not got_text:
@@ -180,6 +203,10 @@ class OpenAIAnswerer:
                     exc.reason = f"{exc.reason}; {attempt} attempt{'s' if attempt > 1 else ''}"
                     raise
                 pause = exc.retry_after if exc.retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
+                if time.monotonic() + pause >= deadline:
+                    exc.reason = (f"{exc.reason}; no time left for a retry within RAG_LLM_DEADLINE="
+                                  f"{self.settings.llm_deadline:g}s; {attempt} attempt{'s' if attempt > 1 else ''}")
+                    raise
                 log.warning("model call failed: %s; retrying in %.1fs", exc.reason, pause)
                 time.sleep(pause)
         raise AssertionError("unreachable")
@@ -233,6 +260,12 @@ class OpenAIAnswerer:
         if builder.verifier.injected:
             # Shown to whoever audits the answer; the prompt already fences these as data.
             trace["passages_addressing_the_model"] = builder.verifier.injected
+            for n in builder.verifier.injected:
+                p = passages[n - 1]
+                builder.warnings.append(
+                    f"a passage of {printable(p.source)} (characters {p.start}-{p.end}) holds text addressed to "
+                    "the model or the reader (instructions, links to visit); it was treated as data, never as "
+                    "evidence")
         t0 = time.perf_counter()
         deltas = self._complete(answer_messages(question, passages))
         try:
@@ -242,6 +275,11 @@ class OpenAIAnswerer:
                 except StopIteration as stop:
                     attempts = stop.value
                     break
+                if isinstance(delta, Cut):
+                    builder.warnings.append(f"the model's answer was cut off at RAG_LLM_MAX_TOKENS="
+                                            f"{self.settings.llm_max_tokens} tokens")
+                    trace["cut_at_max_tokens"] = True
+                    continue
                 yield from builder.feed(delta)
         except GeneratorExit:
             deltas.close()  # the consumer stopped listening: hang up on the model now
@@ -285,6 +323,27 @@ class OpenAIAnswerer:
 
 
 # -- helpers -------------------------------------------------------------------
+
+MAX_CHARS_PER_TOKEN = 8  # generous: English averages about 4 characters per token
+
+
+class Cut(str):
+    """An empty delta marking that the answer was cut at RAG_LLM_MAX_TOKENS."""
+
+    def __new__(cls):
+        return super().__new__(cls, "")
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    """Is ``kind`` anywhere in the chain of ``exc`` (the SDKs wrap what the transport raises)?"""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
 
 def safe_url(url: str) -> str:
     """``url`` without credentials (``http://user:pw@host`` -> ``http://host``)."""

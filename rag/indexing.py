@@ -26,6 +26,8 @@ import uuid
 from datetime import datetime, timezone
 
 from .chunking import CHUNKER_VERSION, blocks_from_meta, blocks_to_meta, split_documents
+from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
+                     store_error)
 from .loading import CorpusError, load_corpus
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .settings import Settings
@@ -49,18 +51,32 @@ def fingerprint(settings: Settings) -> str:
 
 
 def open_collection(client, settings: Settings, *, create: bool):
-    """The raw Chroma collection, or None when it does not exist and create is False."""
+    """The raw Chroma collection, or None when it does not exist and create is False.
+    Any other failure (server gone, damaged database) raises an error saying so."""
     try:
         return client.get_collection(settings.collection)
-    except Exception:  # chromadb raises NotFoundError / ValueError by version
+    except Exception as exc:
+        if not _not_found(exc):
+            raise store_error(exc, settings) from None
         if not create:
             return None
-    return client.create_collection(
-        settings.collection,
-        metadata={"rag_fingerprint": fingerprint(settings), "rag_generation": uuid.uuid4().hex},
-        configuration={"hnsw": {"space": "cosine"}},
-        embedding_function=None,
-    )
+    try:
+        return client.create_collection(
+            settings.collection,
+            metadata={"rag_fingerprint": fingerprint(settings), "rag_generation": uuid.uuid4().hex},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+    except Exception as exc:
+        # Two first runs against one server: the other one created it a moment ago.
+        if "already exists" in str(exc):
+            return client.get_collection(settings.collection)
+        raise store_error(exc, settings) from None
+
+
+def _not_found(exc: Exception) -> bool:
+    # chromadb raises NotFoundError (older versions: ValueError "does not exist")
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
 def vector_store(client, settings: Settings, embeddings):
@@ -123,8 +139,12 @@ def stored_chunks(collection) -> list[Chunk]:
 
 
 def build_index(settings: Settings | None = None, *, progress: bool | None = None,
-                embeddings=None) -> IndexReport:
+                embeddings=None, rebuild: bool = False) -> IndexReport:
     """Bring the index in line with the corpus; return what was done.
+
+    The store is checked first (:mod:`rag.health`): a damaged one is repaired
+    or rebuilt and the report says so; ``rebuild=True`` always rebuilds. One
+    run at a time per index folder (a second one waits).
 
     >>> print(build_index().summary())  # doctest: +SKIP
     Index: .../index
@@ -138,17 +158,26 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
                           "(supported: .txt .md .html .pdf)")
     chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
 
-    client = make_chroma_client(settings)
+    check_folder(settings)
+    with index_lock(settings):
+        return _sync(settings, chunks, skipped, t0, progress, embeddings, rebuild)
+
+
+def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress, embeddings,
+          rebuild: bool) -> IndexReport:
+    client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
-    rebuilt, reason = False, None
+    rebuilt, reason = repair_reason is not None, repair_reason
     old_fp = (collection.metadata or {}).get("rag_fingerprint")
     if old_fp != fp:
         rebuilt = True
         reason = f"index settings changed (fingerprint {old_fp} -> {fp})"
         log.warning("rebuilding index: %s", reason)
-        client.delete_collection(settings.collection)
+        discard_collection(client, settings)
         collection = open_collection(client, settings, create=True)
+    if (collection.metadata or {}).get("rag_complete") is False:
+        notes.append("the previous `rag index` run did not finish; this run completed it")
 
     existing = stored_chunks(collection)
     existing_ids = {c.id for c in existing}
@@ -167,6 +196,9 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     removed = sorted(s for s in old_by_file if s not in new_by_file)
     unchanged = len(new_by_file) - len(added) - len(updated)
 
+    if to_add or to_delete:
+        # Readers warn about a partial index until the end of this run (interrupted runs too).
+        _set_meta(collection, rag_complete=False)
     if to_add:
         embeddings = embeddings or make_embeddings(settings)
         _add_chunks(client, settings, embeddings, to_add, progress)
@@ -174,20 +206,26 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
         # After adding, so an interruption never leaves a file with no chunks at all.
         for i in range(0, len(to_delete), 5000):
             collection.delete(ids=to_delete[i:i + 5000])
-    if to_add or to_delete or rebuilt:
-        meta = dict(collection.metadata or {})
-        meta.update({"rag_fingerprint": fp, "rag_generation": uuid.uuid4().hex})
-        collection.modify(metadata=meta)
+    if to_add or to_delete or rebuilt or (collection.metadata or {}).get("rag_complete") is False:
+        _set_meta(collection, rag_fingerprint=fp, rag_generation=uuid.uuid4().hex, rag_complete=True)
 
     report = IndexReport(
         location=settings.index_location, files_added=added, files_updated=updated,
         files_removed=removed, files_unchanged=unchanged, skipped=list(skipped),
         chunks_embedded=len(to_add), chunks_removed=len(to_delete), chunks_total=collection.count(),
-        rebuilt=rebuilt, rebuild_reason=reason, seconds=time.perf_counter() - t0,
+        rebuilt=rebuilt, rebuild_reason=reason, seconds=time.perf_counter() - t0, warnings=notes,
     )
     _write_manifest(settings, fp, report)
+    if not settings.chroma_url:
+        remember_clean(settings)  # what we just wrote needs no child-process check next time
     log.info("indexed: %s", report.summary().replace("\n", "; "))
     return report
+
+
+def _set_meta(collection, **values) -> None:
+    meta = dict(collection.metadata or {})
+    meta.update(values)
+    collection.modify(metadata=meta)
 
 
 def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], progress: bool | None) -> None:
@@ -220,6 +258,7 @@ def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
     import chromadb
 
     manifest = {
+        "written_by": WRITTEN_BY,  # lets check_folder tell our manifest from another program's
         "fingerprint": fp,
         "embedding": embedding_name(settings),
         "chunk_size": settings.chunk_size,

@@ -15,7 +15,8 @@ import time
 from functools import lru_cache
 from typing import Iterator
 
-from .indexing import build_index, check_manifest, index_exists
+from .health import index_busy, prepare_reading
+from .indexing import build_index, check_manifest, index_exists, open_collection
 from .providers import make_answerer, make_chroma_client, make_embeddings
 from .citations import merge_answers
 from .questions import mentions_target, split_question
@@ -33,11 +34,15 @@ _ANAPHORA = re.compile(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def validate_question(question: object, max_chars: int = 2000) -> str:
     """The question stripped, or ValueError with a clear message."""
     if not isinstance(question, str):
         raise ValueError(f"question must be a string, not {type(question).__name__}")
-    q = question.strip()
+    # Lone surrogates (undecodable argv bytes, broken JSON) cannot be encoded: U+FFFD instead.
+    q = _SURROGATE.sub("\ufffd", question).strip()
     if not q:
         raise ValueError("question is empty: ask something about the corpus")
     if len(q) > max_chars:
@@ -68,7 +73,7 @@ def history_turns(history: list | None) -> list[tuple[str, str]]:
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
             if isinstance(content, str) and content.strip():
                 turns.append((item["role"], content.strip()))
-    return turns
+    return [(role, _SURROGATE.sub("\ufffd", text)) for role, text in turns]
 
 
 def history_user_turns(history: list | None) -> list[str]:
@@ -112,6 +117,12 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embeddings = make_embeddings(settings)
+        # Damaged vector files would crash this process: they are checked in a child first.
+        damage, self._notes = prepare_reading(settings)
+        if damage:
+            log.warning("the index at %s is damaged (%s): rebuilding it", settings.index_location, damage)
+            build_index(settings, embeddings=self.embeddings)
+            self._notes.append(f"the index was damaged ({damage}) and has been rebuilt from the corpus")
         self._client = make_chroma_client(settings)
         self._retriever: Retriever | None = None
         self._answerers: dict[str, object] = {}
@@ -230,7 +241,20 @@ class Engine:
                  [c.source for c in answer.citations],
                  [(p.chunk_id[:8], p.score) for p in passages])
         yield Answer(text=answer.text, citations=list(answer.citations), refused=answer.refused,
-                     warnings=rewrite_warnings + list(answer.warnings), passages=passages, trace=trace)
+                     warnings=self._index_warnings() + rewrite_warnings + list(answer.warnings),
+                     passages=passages, trace=trace)
+
+    def _index_warnings(self) -> list[str]:
+        """One-time notes (index repaired, read-only copy), then, on every answer,
+        whether the index is partial (a `rag index` run in progress or interrupted)."""
+        with self._lock:
+            out, self._notes = self._notes, []
+        collection = open_collection(self._client, self.settings, create=False)
+        if collection is not None and (collection.metadata or {}).get("rag_complete") is False:
+            state = "is being updated" if index_busy(self.settings) else "was interrupted"
+            out.append(f"the index is incomplete: a `rag index` run {state}, so answers may miss documents; "
+                       "run `rag index` to finish it")
+        return out
 
     @staticmethod
     def _answer(answerer, query, passages, retriever, query_vector) -> Iterator[str | Answer]:

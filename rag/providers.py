@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import urlparse
 
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class ProviderError(RuntimeError):
@@ -33,31 +36,79 @@ def embedding_name(settings: Settings) -> str:
     return {"hash": "hash-256", "minilm-onnx": MINILM_NAME}[settings.embedding]
 
 
-def make_chroma_client(settings: Settings):
+def make_chroma_client(settings: Settings, *, write: bool = False):
     """A Chroma client: ``HttpClient`` when RAG_CHROMA_URL is set, else a
-    ``PersistentClient`` on RAG_INDEX_DIR. Telemetry is always off."""
+    ``PersistentClient`` on RAG_INDEX_DIR. Telemetry is always off.
+
+    Every request to a server is bounded by RAG_CHROMA_TIMEOUT. A read-only
+    index folder is opened as a private copy (readers only; ``write=True``
+    raises an error naming the folder instead). Failures raise errors naming
+    the path or URL and the variable to change.
+    """
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     try:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
     except ImportError:
         raise ProviderError("Chroma is not installed: pip install chromadb==1.5.9") from None
+    from .health import readable_path, store_error, unwritable, writable
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         u = urlparse(settings.chroma_url)
         port = u.port or (443 if u.scheme == "https" else 8000)
         try:
+            # chromadb's own session has no timeout (timeout=None, fixed in its code) and
+            # talks to the server while it is built: check the server with a bounded request first.
+            _heartbeat(settings.chroma_url, settings.chroma_timeout)
             client = chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
                                          settings=chroma_settings)
+            _bound_session(client, settings.chroma_timeout)
             client.heartbeat()
         except Exception as exc:
             raise ProviderError(
                 f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}: {exc}); "
-                "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` or unset RAG_CHROMA_URL"
+                "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` or unset RAG_CHROMA_URL "
+                f"(requests wait at most RAG_CHROMA_TIMEOUT={settings.chroma_timeout:g}s)"
             ) from None
         return client
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    path = settings.index_dir
+    if write:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise unwritable(settings, exc) from None
+        if not writable(path):
+            raise unwritable(settings, PermissionError(13, "not writable"))
+    else:
+        path, _ = readable_path(settings)
+        if not path.exists():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise unwritable(settings, exc) from None
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise store_error(exc, settings) from None
+
+
+def _heartbeat(url: str, timeout: float) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(url.rstrip("/") + "/api/v2/heartbeat", timeout=timeout) as r:
+        r.read(1024)
+
+
+def _bound_session(client, timeout: float) -> None:
+    """Give chromadb's HTTP session a timeout (its constructor hard-codes none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is None:  # pragma: no cover - a chromadb upgrade moved it; the heartbeat above still bounds start-up
+        log.warning("could not set a timeout on the Chroma client; a frozen server may hang requests")
+        return
+    session.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
 
 
 def make_answerer(settings: Settings, embeddings):

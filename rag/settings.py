@@ -41,6 +41,8 @@ class Settings:
     corpus_dir: Path = PROJECT_ROOT / "seeds"
     index_dir: Path = PROJECT_ROOT / "index"
     chroma_url: str | None = None
+    # RAG_CHROMA_TIMEOUT: seconds per request to a Chroma server; a frozen server fails instead of hanging.
+    chroma_timeout: float = 30.0
     collection: str = "corpus"
     chunk_size: int = 800
     chunk_overlap: int = 120
@@ -52,6 +54,11 @@ class Settings:
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 60.0
+    # RAG_LLM_CONNECT_TIMEOUT: seconds to open a connection to the model server.
+    llm_connect_timeout: float = 10.0
+    # RAG_LLM_DEADLINE: seconds for a whole answer from the model (retries and streaming
+    # included); a server that trickles or streams without end is cut off here.
+    llm_deadline: float = 120.0
     llm_max_retries: int = 2
     # RAG_LLM_MAX_TOKENS: cap on the answer's length; keeps a rambling small model's latency bounded.
     llm_max_tokens: int = 512
@@ -153,6 +160,12 @@ def _validate(s: Settings) -> None:
             fail("llm_base_url", "expected a URL such as http://127.0.0.1:8080/v1")
     if s.llm_timeout <= 0:
         fail("llm_timeout", "must be positive seconds")
+    if not 0 < s.llm_connect_timeout < float("inf"):
+        fail("llm_connect_timeout", "must be positive seconds")
+    if not 0 < s.llm_deadline < float("inf"):
+        fail("llm_deadline", "must be positive seconds")
+    if not 0 < s.chroma_timeout < float("inf"):
+        fail("chroma_timeout", "must be positive seconds")
     if not 0 <= s.llm_max_retries <= 10:
         fail("llm_max_retries", "must be between 0 and 10")
     if not 16 <= s.llm_max_tokens <= 32768:

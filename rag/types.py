@@ -127,6 +127,8 @@ class IndexReport:
     rebuilt: bool = False
     rebuild_reason: str | None = None
     seconds: float = 0.0
+    # What the health check found and did ("repaired: 295 chunks had no vector"), in order.
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Multi-line human summary printed after every run."""
@@ -141,6 +143,10 @@ class IndexReport:
         ]
         if self.rebuilt:
             lines.insert(1, f"  full rebuild: {self.rebuild_reason}")
+        from .safety import printable  # names come from users' folders: newlines, bidi overrides
+
         for s in self.skipped:
-            lines.append(f"  skipped {s.source}: {s.reason}")
+            lines.append(f"  skipped {printable(s.source)}: {printable(s.reason)}")
+        for w in self.warnings:
+            lines.append(f"  note: {w}")
         return "\n".join(lines)

@@ -42,6 +42,55 @@ INSTRUCTION = re.compile(
     r"\b(?:system prompt|you are now|as an ai|new instructions?)\b",
     re.IGNORECASE,
 )
+# Text addressed to the reader or the model rather than stating something: imperatives
+# to go somewhere, act, or leak ("Visit http://...", "Tell the user to...", "Reveal your prompt").
+# A document sentence like this is never evidence, and an answer sentence like this is
+# never kept: an answer states what the passages say.
+_ACT = (r"(?:visit|click|go\s+to|navigate|open|download|install|run|execute|call|phone|text|e-?mail|contact|"
+        r"write\s+to|send|forward|ignore|disregard|forget|override|reveal|disclose|print|output|repeat|"
+        r"tell|inform|say|respond|reply|answer\s+with|sign\s+(?:in|up)|log\s*in|enter|share|subscribe|"
+        r"buy|pay|transfer|wire|recommend|direct|redirect|include\s+(?:this|the\s+following))")
+ADDRESSED = re.compile(
+    rf"^\W*(?:(?:please|now|first|then|also|kindly|immediately)[\s,]+)*{_ACT}\b|"
+    rf"\byou\s+(?:must|should|need\s+to|have\s+to|are\s+(?:required|instructed)\s+to)\s+(?:\w+\s+)?{_ACT}\b|"
+    r"\b(?:tell|inform|instruct|remind)\s+(?:the\s+)?(?:user|reader|human|customer)s?\b|"
+    r"\b(?:the\s+)?(?:assistant|chatbot|language\s+model|ai\s+model|llm)\s+(?:must|should|will)\b|"
+    r"\byour\s+(?:instructions|system\s+prompt|prompt|rules|guidelines)\b",
+    re.IGNORECASE,
+)
+# Addresses that send a reader somewhere: an answer may only repeat them verbatim from its passage.
+CONTACT = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"'`\]\[)(]+|\bwww\.[^\s<>\"'`\]\[)(]+|"
+    r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|"
+    r"(?<![\w.])\+?\(?\d[\d ().-]{6,}\d(?!\w|\.\d)",
+    re.IGNORECASE,
+)
+
+
+def contacts(text: str) -> list[str]:
+    """URLs, e-mail addresses and phone numbers in ``text`` (trailing punctuation dropped).
+
+    >>> contacts("Visit http://evil.example/x. Or mail a@b.org, or call +1 (202) 555-0100.")
+    ['http://evil.example/x', 'a@b.org', '+1 (202) 555-0100']
+    """
+    out = []
+    for m in CONTACT.finditer(strip_markers(text)):
+        value = m.group(0).rstrip(".,;:!?")
+        if sum(ch.isdigit() for ch in value) >= 7 or not value[0] in "+(0123456789":
+            out.append(value)
+    return out
+
+
+def addresses_reader(sentence: str) -> bool:
+    """Does this sentence address the reader or a model instead of stating something?
+
+    >>> addresses_reader("Visit http://evil.example for details.")
+    True
+    >>> addresses_reader("Tillerson visited Tokyo in March.")
+    False
+    """
+    text = strip_markers(sentence)
+    return bool(ADDRESSED.search(text) or INSTRUCTION.search(text))
 
 
 def claim_terms(sentence: str) -> list[str]:
@@ -122,8 +171,10 @@ class Verifier:
         self.windows = [self._windows(p) for p in passages]
         self.passage_tokens = [frozenset().union(*(w.tokens for w in ws)) if ws else frozenset()
                                for ws in self.windows]
-        # Passages with text addressed to a model (prompt injection), by number.
-        self.injected = [i + 1 for i, p in enumerate(passages) if INSTRUCTION.search(p.text)]
+        # Passages with text addressed to a model or reader (prompt injection), by number.
+        self.injected = [i + 1 for i, p in enumerate(passages) if INSTRUCTION.search(p.text) or any(
+            ADDRESSED.search(p.text[s - p.start:e - p.start]) and not _plain_imperative(p.text[s - p.start:e - p.start])
+            for s, e in _sentences(p))]
 
     @staticmethod
     def _windows(p: Passage) -> list[_Window]:
@@ -134,7 +185,7 @@ class Verifier:
         sents = []
         for s, e in sentence_spans(p.text, base=p.start):
             text = p.text[s - p.start:e - p.start]
-            if INSTRUCTION.search(text):
+            if addresses_reader(text):
                 sents.append(None)
                 continue
             sents.append(_Window(s, e, frozenset(tokens(text)), bool(_NEGATION.search(text))))
@@ -156,6 +207,12 @@ class Verifier:
         terms = claim_terms(sentence)
         if not terms:
             return Support(False, 0.0, reason="the sentence makes no checkable claim")
+        if addresses_reader(sentence):
+            return Support(False, 0.0, reason="the sentence tells the reader to act instead of stating "
+                                              "what the passage says")
+        absent = [c for c in contacts(sentence) if c not in self.passages[n - 1].text]
+        if absent:
+            return Support(False, 0.0, reason=f"the passage does not contain {', '.join(absent)} verbatim")
         windows = self.windows[n - 1]
         if not windows:
             return Support(False, 0.0, reason="the passage holds no usable text")
@@ -240,6 +297,20 @@ class Verifier:
         va, vb = (np.asarray(v, dtype=np.float32) for v in self.embed([a, b]))
         denom = float(np.linalg.norm(va) * np.linalg.norm(vb)) or 1.0
         return float(va @ vb) / denom
+
+
+def _sentences(p: Passage) -> list[tuple[int, int]]:
+    from .text import sentence_spans
+
+    return sentence_spans(p.text, base=p.start)
+
+
+def _plain_imperative(sentence: str) -> bool:
+    """An imperative that only addresses a reader ("Visit the museum."), common in
+    ordinary documents: never evidence, but not worth flagging the passage for.
+    Flagged are imperatives carrying a link or contact, and text aimed at a model."""
+    return not INSTRUCTION.search(sentence) and not contacts(sentence) and not re.search(
+        r"\b(?:user|reader|assistant|model|prompt|instructions?)\b", sentence, re.IGNORECASE)
 
 
 def _replace(s: Support, **changes) -> Support:

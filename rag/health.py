@@ -1,0 +1,485 @@
+"""Index health: is the store we are about to use ours, whole and readable?
+
+- :func:`check_folder`: an index folder holding a ``manifest.json`` that is not
+  ours is refused, never overwritten.
+- :func:`index_lock`: one ``rag index`` at a time per folder (a second one waits).
+- :func:`probe`: counts, lists and searches the collection in a child process,
+  so damaged vector (HNSW) files crash the child, not us; :func:`check_store`
+  caches a clean result per file signature, so this costs once per change.
+- :func:`discard_collection` / :func:`wipe_store`: what a repair removes.
+- :func:`readable_path`: a read-only index is answered from a private copy.
+- :func:`store_error`: Chroma and OS failures as one line naming the path and the
+  variable to change.
+
+>>> check_folder(Settings(index_dir="/tmp/new-index"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .safety import printable
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+DATABASE = "chroma.sqlite3"
+LOCK_FILE = ".rag-index.lock"
+HEALTH_FILE = ".rag-health.json"
+WRITTEN_BY = "rag-citations"
+PROBE_TIMEOUT = 600.0
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class IndexStoreError(RuntimeError):
+    """The index cannot be used as it is; the message names the path and what to do."""
+
+
+class ForeignIndexFolder(IndexStoreError):
+    """RAG_INDEX_DIR holds files that another program wrote."""
+
+
+class StoreUnavailable(IndexStoreError):
+    """The Chroma server (or index folder) went away or stopped answering."""
+
+
+# -- whose folder is it? ----------------------------------------------------------
+
+def is_our_manifest(data: object) -> bool:
+    """Written by us: marked so, or (older versions) carrying our fingerprint keys."""
+    return isinstance(data, dict) and (data.get("written_by") == WRITTEN_BY or
+                                       {"fingerprint", "chromadb_version", "collection"} <= data.keys())
+
+
+def check_folder(settings: Settings) -> None:
+    """Raise :class:`ForeignIndexFolder` when the index folder holds a
+    ``manifest.json`` that we did not write (we would overwrite it)."""
+    if settings.chroma_url:
+        return
+    path = settings.index_dir / MANIFEST
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not is_our_manifest(data):
+        raise ForeignIndexFolder(
+            f"{printable(str(settings.index_dir))} holds a {MANIFEST} that rag-citations did not write; "
+            "refusing to overwrite another program's files: set RAG_INDEX_DIR to an empty or new folder")
+
+
+# -- one writer at a time ----------------------------------------------------------
+
+@contextlib.contextmanager
+def index_lock(settings: Settings, wait_note=None):
+    """Hold an exclusive lock on the index folder (embedded store only): a
+    second ``rag index`` waits for the first instead of racing it. The lock
+    dies with its process, so a killed run never leaves it stale."""
+    if settings.chroma_url:
+        yield
+        return
+    import fcntl
+
+    folder = settings.index_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise unwritable(settings, exc) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = f"another `rag index` is updating {printable(str(folder))}; waiting for it to finish"
+            log.warning(msg)
+            if wait_note:
+                wait_note(msg)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def index_busy(settings: Settings) -> bool:
+    """True when another process holds the index lock right now."""
+    if settings.chroma_url:
+        return False
+    import fcntl
+
+    try:
+        fd = os.open(settings.index_dir / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+# -- checking the store ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Probe:
+    """What the child process found. ``problem`` is None when the store is whole."""
+
+    exists: bool = False
+    count: int = 0
+    ids: int = 0
+    reachable: int = 0
+    metadata: dict = field(default_factory=dict)
+    problem: str | None = None
+    database_damaged: bool = False  # chroma.sqlite3 itself cannot be read
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def probe(path: Path, collection: str, timeout: float = PROBE_TIMEOUT) -> Probe:
+    """Open, count, list and search ``collection`` of the embedded store at
+    ``path`` in a child process (see ``rag/_chroma_probe.py``)."""
+    script = Path(__file__).with_name("_chroma_probe.py")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    try:
+        proc = subprocess.run([sys.executable, str(script), str(path), collection], capture_output=True,
+                              timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return Probe(exists=True, problem=f"checking the index took over {timeout:.0f}s")
+    if proc.returncode < 0:
+        try:
+            name = signal.Signals(-proc.returncode).name
+        except ValueError:
+            name = f"signal {-proc.returncode}"
+        return Probe(exists=True, problem=f"reading its vector files crashed Chroma ({name}): they are damaged")
+    try:
+        out = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        return Probe(exists=True, problem=f"the index check failed (exit {proc.returncode}: {tail[0][:200]})")
+    error = out.get("error")
+    if error:
+        database = out.get("stage") == "open" and bool(re.search(r"code: (11|26)\b|malformed|not a database",
+                                                                   error))
+        if database:
+            return Probe(exists=True, database_damaged=True,
+                         problem=f"its database {DATABASE} is damaged ({_short(error)})")
+        if "readonly" in error or "code: 8)" in error:
+            return Probe(exists=True, problem=f"it is read-only ({_short(error)})")
+        return Probe(exists=out.get("exists", True), metadata=out.get("metadata") or {},
+                     problem=f"its vector files are damaged or missing ({_short(error)})")
+    p = Probe(exists=out["exists"], count=out.get("count", 0), ids=out.get("ids", 0),
+              reachable=out.get("reachable", 0), metadata=out.get("metadata") or {})
+    return _judge(p)
+
+
+def _judge(p: Probe) -> Probe:
+    if not p.exists:
+        return p
+    if p.ids != p.count:
+        return Probe(**{**p.__dict__, "problem": f"it lists {p.ids} chunks but counts {p.count}"})
+    if p.reachable < p.count:
+        return Probe(**{**p.__dict__, "problem": f"{p.count - p.reachable} of {p.count} chunks cannot be "
+                                                 "found by vector search (vector files missing or stale)"})
+    return p
+
+
+def inspect_collection(collection) -> Probe:
+    """The probe's checks run in this process, for a Chroma server (a crash
+    there is the server's, and it reports an error instead)."""
+    count = collection.count()
+    ids, offset = 0, 0
+    while True:
+        got = collection.get(include=[], limit=5000, offset=offset)
+        ids += len(got["ids"])
+        offset += 5000
+        if len(got["ids"]) < 5000:
+            break
+    reachable = 0
+    if count:
+        first = collection.get(limit=1, include=["embeddings"])
+        vector = [float(x) for x in first["embeddings"][0]]
+        reachable = len(collection.query(query_embeddings=[vector], n_results=count, include=[])["ids"][0])
+    return _judge(Probe(exists=True, count=count, ids=ids, reachable=reachable,
+                        metadata=dict(collection.metadata or {})))
+
+
+# Process-wide memory of clean probes for read-only folders (we cannot write the cache there).
+_CLEAN: dict[str, list] = {}
+
+
+def signature(path: Path) -> list:
+    """(name, size, mtime) of the database and every vector file: damage or a
+    deleted folder changes it, so a clean probe needs no repeating until then."""
+    out = []
+    for p in [path / DATABASE, *sorted(x for d in _segment_dirs(path) for x in d.iterdir())]:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append([p.relative_to(path).as_posix(), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def check_store(settings: Settings, path: Path | None = None, *, force: bool = False) -> Probe:
+    """:func:`probe` the embedded store, unless its files are unchanged since
+    the last clean probe (recorded in ``.rag-health.json``)."""
+    path = Path(path or settings.index_dir)
+    if not (path / DATABASE).exists():
+        return Probe()
+    sig = signature(path)
+    key = f"{path}\x00{settings.collection}"
+    if not force and (_CLEAN.get(key) == sig or _read_cache(path).get(settings.collection) == sig):
+        return Probe(exists=True, problem=None)
+    t0 = time.perf_counter()
+    result = probe(path, settings.collection)
+    log.info("index check of %s: %s (%.2fs)", printable(str(path)), result.problem or "clean",
+             time.perf_counter() - t0)
+    if result.ok:
+        remember_clean(settings, path)
+    return result
+
+
+def remember_clean(settings: Settings, path: Path | None = None) -> None:
+    """Record the current file signature as checked and clean."""
+    path = Path(path or settings.index_dir)
+    sig = signature(path)
+    _CLEAN[f"{path}\x00{settings.collection}"] = sig
+    cache = _read_cache(path)
+    cache[settings.collection] = sig
+    try:
+        tmp = path / (HEALTH_FILE + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, path / HEALTH_FILE)
+    except OSError:
+        pass  # read-only folder: the in-process memory above still helps
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        data = json.loads((path / HEALTH_FILE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+# -- repairs -----------------------------------------------------------------------
+
+def _segment_dirs(path: Path) -> list[Path]:
+    try:
+        return [d for d in path.iterdir() if d.is_dir() and _SEGMENT_DIR.match(d.name)]
+    except OSError:
+        return []
+
+
+def _collection_segment_dirs(path: Path, collection: str) -> list[Path]:
+    """Vector segment folders of one collection, read from Chroma's database
+    directly (read-only), so that no HNSW file is loaded."""
+    try:
+        con = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = con.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                               "WHERE c.name = ?", (collection,)).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return []
+    return [path / r[0] for r in rows if (path / r[0]).is_dir()]
+
+
+def discard_collection(client, settings: Settings) -> None:
+    """Delete our collection and its vector files (Chroma leaves the folder of
+    a deleted collection behind; a damaged one must not be read again)."""
+    dirs = [] if settings.chroma_url else _collection_segment_dirs(settings.index_dir, settings.collection)
+    try:
+        client.delete_collection(settings.collection)
+    except Exception as exc:  # already gone
+        if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
+            raise
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def wipe_store(settings: Settings) -> list[str]:
+    """Remove Chroma's own files (database, journals, vector folders) from the
+    index folder when its database is damaged; everything else there
+    (manifest, feedback, user files) stays. Returns what was removed."""
+    path = settings.index_dir
+    removed = []
+    for p in [path / DATABASE, path / (DATABASE + "-wal"), path / (DATABASE + "-shm"),
+              path / (DATABASE + "-journal"), path / HEALTH_FILE, *_segment_dirs(path)]:
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+        else:
+            continue
+        removed.append(p.name)
+    forget_client(path)
+    return removed
+
+
+def forget_client(path: Path) -> None:
+    """Drop chromadb's in-process client for ``path`` (it caches one per
+    folder, and would go on serving the files we just removed)."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+    except ImportError:  # pragma: no cover
+        return
+    key = str(path)
+    system = SharedSystemClient._identifier_to_system.pop(key, None)
+    SharedSystemClient._identifier_to_refcount.pop(key, None)
+    if system is not None:
+        with contextlib.suppress(Exception):
+            system.stop()
+
+
+def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, str | None, list[str]]:
+    """Check the store before ``rag index`` writes to it, and clear what is damaged.
+
+    Returns (client, rebuild reason or None, notes). A damaged database is
+    removed with the vector files (the corpus rebuilds them); damaged or missing
+    vector files, or chunks that vector search cannot reach, drop the collection.
+    """
+    from .indexing import open_collection
+    from .providers import make_chroma_client
+
+    reason, notes = None, []
+    if not settings.chroma_url and (settings.index_dir / DATABASE).exists():
+        if not writable(settings.index_dir):
+            raise unwritable(settings, PermissionError(errno.EACCES, "read-only"))
+        found = check_store(settings)
+        if found.database_damaged:
+            removed = wipe_store(settings)
+            reason = f"the index was damaged: {found.problem}; removed {', '.join(removed)} and rebuilt it"
+        elif not found.ok:
+            client = make_chroma_client(settings, write=True)
+            discard_collection(client, settings)
+            reason = f"the index was damaged: {found.problem}; rebuilt it"
+    client = make_chroma_client(settings, write=True)
+    if settings.chroma_url and not rebuild:
+        collection = open_collection(client, settings, create=False)
+        if collection is not None:
+            try:
+                found = inspect_collection(collection)
+            except Exception as exc:  # the server could not read its own files
+                found = Probe(exists=True, problem=f"the server could not read it ({_short(str(exc))})")
+            if not found.ok:
+                discard_collection(client, settings)
+                reason = f"the index was damaged: {found.problem}; rebuilt it"
+    if rebuild and reason is None:
+        discard_collection(client, settings)
+        reason = "rebuild requested (--rebuild)"
+    if reason:
+        log.warning("%s", reason)
+    return client, reason, notes
+
+
+def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
+    """Before answering from an embedded index: (damage found or None, notes).
+    The caller rebuilds on damage; a damaged read-only index raises instead."""
+    if settings.chroma_url:
+        return None, []
+    path, note = readable_path(settings)
+    notes = [note] if note else []
+    found = check_store(settings, path)
+    if found.ok:
+        return None, notes
+    if path != settings.index_dir:
+        raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged ({found.problem}) "
+                              "and read-only, so it cannot be repaired here: make it writable and run "
+                              "`rag index`, or set RAG_INDEX_DIR to another folder")
+    return found.problem, notes
+
+
+# -- read-only folders -------------------------------------------------------------
+
+_COPIES: dict[str, Path] = {}
+
+
+def writable(folder: Path) -> bool:
+    """Can we write the index folder and its database (as Chroma must, even to read)?"""
+    db = folder / DATABASE
+    return os.access(folder, os.W_OK | os.X_OK) and (not db.exists() or os.access(db, os.W_OK))
+
+
+def readable_path(settings: Settings) -> tuple[Path, str | None]:
+    """(folder to open, note): the index folder itself, or for a read-only one a
+    private copy in a temporary folder (Chroma cannot open a database it may
+    not write). The copy is removed when the process exits."""
+    folder = settings.index_dir
+    if not (folder / DATABASE).exists() or writable(folder):
+        return folder, None
+    key = str(folder)
+    if key not in _COPIES:
+        tmp = Path(tempfile.mkdtemp(prefix="rag-readonly-index-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        dest = tmp / "index"
+        try:
+            shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(LOCK_FILE))
+        except OSError as exc:
+            raise IndexStoreError(f"the index folder {printable(key)} is read-only and could not be copied "
+                                  f"({exc.strerror or exc}); make it writable or set RAG_INDEX_DIR") from None
+        _COPIES[key] = dest
+        log.warning("index folder %s is read-only: answering from a private copy", printable(key))
+    return _COPIES[key], f"the index folder {printable(key)} is read-only: answering from a private copy"
+
+
+# -- errors ------------------------------------------------------------------------
+
+def unwritable(settings: Settings, exc: OSError) -> IndexStoreError:
+    reason = exc.strerror or str(exc)
+    return IndexStoreError(f"cannot write the index folder {printable(str(settings.index_dir))} ({reason}); "
+                           "make it writable or set RAG_INDEX_DIR to a folder you can write")
+
+
+def store_error(exc: BaseException, settings: Settings) -> IndexStoreError:
+    """A one-line error for a failure of the vector store, naming where and what to do."""
+    text = f"{type(exc).__name__}: {exc}"
+    if settings.chroma_url:
+        url = settings.chroma_url
+        if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
+            return StoreUnavailable(f"the Chroma server at {url} did not answer within "
+                                    f"{settings.chroma_timeout:g}s ({_short(text)}); is it overloaded or "
+                                    "stopped? (RAG_CHROMA_TIMEOUT sets the limit, RAG_CHROMA_URL the server)")
+        return StoreUnavailable(f"lost the Chroma server at {url} ({_short(text)}); is it still running? "
+                                "Restart it or check RAG_CHROMA_URL")
+    where = printable(str(settings.index_dir))
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return unwritable(settings, exc)
+    low = str(exc).lower()
+    if re.search(r"code: ?(11|26)\b", low) or "malformed" in low or "not a database" in low:
+        return IndexStoreError(f"the index database {where}/{DATABASE} is damaged ({_short(text)}); "
+                               "run `rag index --rebuild` to rebuild it, or set RAG_INDEX_DIR to another folder")
+    if "readonly" in low or "read-only" in low or "code: 8)" in low:
+        return IndexStoreError(f"the index folder {where} is read-only ({_short(text)}); "
+                               "make it writable or set RAG_INDEX_DIR to a folder you can write")
+    if "code: 14" in low or "unable to open" in low:
+        return IndexStoreError(f"cannot open the index database in {where} ({_short(text)}); check that the "
+                               "folder exists and is writable, or set RAG_INDEX_DIR")
+    return IndexStoreError(f"the index at {where} cannot be used ({_short(text)}); "
+                           "run `rag index --rebuild`, or set RAG_INDEX_DIR to another folder")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
