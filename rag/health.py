@@ -405,8 +405,8 @@ def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     if found.ok:
         return None, notes
     if path != settings.index_dir:
-        raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged ({found.problem}) "
-                              "and read-only, so it cannot be repaired here: make it writable and run "
+        raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged: {found.problem}; "
+                              "it is read-only, so it cannot be repaired here: make it writable and run "
                               "`rag index`, or set RAG_INDEX_DIR to another folder")
     return found.problem, notes
 

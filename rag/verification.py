@@ -169,6 +169,7 @@ class Verifier:
         self.embed = embed
         self.question_terms = terms(question)
         self.windows = [self._windows(p) for p in passages]
+        self.stated = ["\n".join(self._text(i + 1, w) for w in ws) for i, ws in enumerate(self.windows)]
         self.passage_tokens = [frozenset().union(*(w.tokens for w in ws)) if ws else frozenset()
                                for ws in self.windows]
         # Passages with text addressed to a model or reader (prompt injection), by number.
@@ -210,9 +211,10 @@ class Verifier:
         if addresses_reader(sentence):
             return Support(False, 0.0, reason="the sentence tells the reader to act instead of stating "
                                               "what the passage says")
-        absent = [c for c in contacts(sentence) if c not in self.passages[n - 1].text]
+        # Verbatim in what the passage states: a link inside planted instructions does not count.
+        absent = [c for c in contacts(sentence) if c not in self.stated[n - 1]]
         if absent:
-            return Support(False, 0.0, reason=f"the passage does not contain {', '.join(absent)} verbatim")
+            return Support(False, 0.0, reason=f"the passage does not state {', '.join(absent)} verbatim")
         windows = self.windows[n - 1]
         if not windows:
             return Support(False, 0.0, reason="the passage holds no usable text")
