@@ -303,8 +303,8 @@ def ask_stream(question: str, *, history: list | None = None,
 
 
 # Fields an Engine loads from; the others (answerer, top_k, ...) are per call.
-_LOADING_FIELDS = ("corpus_dir", "index_dir", "chroma_url", "collection", "chunk_size", "chunk_overlap",
-                   "embedding")
+_LOADING_FIELDS = ("corpus_dir", "index_dir", "chroma_url", "chroma_timeout", "collection", "chunk_size",
+                   "chunk_overlap", "embedding")
 
 
 def _loading_part(settings: Settings) -> Settings:
