@@ -193,6 +193,33 @@ def test_an_interrupted_run_makes_ask_warn_until_the_next_run_finishes(tmp_path)
     assert not any("incomplete" in w for w in b.warnings)
 
 
+def test_kill_9_during_rag_index_then_ask_warns_and_the_next_run_finishes(tmp_path):
+    import os
+    import signal
+
+    corpus = big_corpus(tmp_path / "corpus", copies=2)
+    env = {**hash_env(corpus, tmp_path / "index"), "RAG_EMBEDDING": "minilm-onnx"}  # slow enough to catch
+    log = tmp_path / "index.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--progress"], stdout=f, stderr=f,
+                                env={**os.environ, **env})
+        try:
+            deadline = time.monotonic() + 120
+            while b"64/" not in log.read_bytes():  # the first batch is stored
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+                time.sleep(0.1)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    partial = probe_json(tmp_path / "index")
+    assert 0 < partial["count"] < 300 and partial["metadata"]["rag_complete"] is False, partial
+    asked = run_rag(["ask", QUESTION], env)
+    assert asked.returncode == 0 and "the index is incomplete" in out(asked), out(asked)
+    again = run_rag(["index"], env)
+    assert again.returncode == 0 and "did not finish; this run completed it" in out(again), out(again)
+    assert "warning: the index is incomplete" not in out(run_rag(["ask", QUESTION], env))
+
+
 # -- row 12: concurrent first runs ------------------------------------------------------
 
 def test_two_concurrent_first_runs_both_succeed(tmp_path):
