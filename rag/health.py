@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -53,6 +54,13 @@ class IndexStoreError(RuntimeError):
 
 class ForeignIndexFolder(IndexStoreError):
     """RAG_INDEX_DIR holds files that another program wrote."""
+
+
+class DamagedDatabase(IndexStoreError):
+    """Chroma's database file cannot be read; ``rag index`` rebuilds it.
+    ``detail`` is what went wrong, without advice."""
+
+    detail = ""
 
 
 class StoreUnavailable(IndexStoreError):
@@ -228,15 +236,29 @@ _CLEAN: dict[str, list] = {}
 
 
 def signature(path: Path) -> list:
-    """(name, size, mtime) of the database and every vector file: damage or a
-    deleted folder changes it, so a clean probe needs no repeating until then."""
+    """What the vector files hold (name, size, BLAKE2 digest) and the database's
+    size and format header. Chroma rewrites these files, identically, every time
+    it opens them, so times are useless here; a digest costs ~0.2 s per 100 MB,
+    far less than a probe. (Damage elsewhere in the database raises an error
+    when opened, which :func:`open_damage` handles; only vector files crash.)"""
     out = []
-    for p in [path / DATABASE, *sorted(x for d in _segment_dirs(path) for x in d.iterdir())]:
+    db = path / DATABASE
+    try:
+        with open(db, "rb") as f:
+            out.append([DATABASE, db.stat().st_size, hashlib.blake2b(f.read(24)).hexdigest()])
+    except OSError:
+        pass
+    # length.bin is left out: Chroma rewrites it differently on every open of a small
+    # collection, and garbling it (measured) neither crashes nor loses vectors.
+    for p in sorted(x for d in _segment_dirs(path) for x in d.iterdir() if x.is_file() and x.name != "length.bin"):
+        digest = hashlib.blake2b()
         try:
-            st = p.stat()
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
         except OSError:
             continue
-        out.append([p.relative_to(path).as_posix(), st.st_size, st.st_mtime_ns])
+        out.append([p.relative_to(path).as_posix(), p.stat().st_size, digest.hexdigest()])
     return out
 
 
@@ -375,7 +397,12 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
             client = make_chroma_client(settings, write=True)
             discard_collection(client, settings)
             reason = f"the index was damaged: {found.problem}; rebuilt it"
-    client = make_chroma_client(settings, write=True)
+    try:
+        client = make_chroma_client(settings, write=True)
+    except DamagedDatabase as exc:  # damage the file signature did not show (inside the database)
+        removed = wipe_store(settings)
+        reason = f"the index was damaged: {exc.detail}; removed {', '.join(removed)} and rebuilt it"
+        client = make_chroma_client(settings, write=True)
     if settings.chroma_url and not rebuild:
         collection = open_collection(client, settings, create=False)
         if collection is not None:
@@ -468,8 +495,10 @@ def store_error(exc: BaseException, settings: Settings) -> IndexStoreError:
         return unwritable(settings, exc)
     low = str(exc).lower()
     if re.search(r"code: ?(11|26)\b", low) or "malformed" in low or "not a database" in low:
-        return IndexStoreError(f"the index database {where}/{DATABASE} is damaged ({_short(text)}); "
-                               "run `rag index --rebuild` to rebuild it, or set RAG_INDEX_DIR to another folder")
+        err = DamagedDatabase(f"the index database {where}/{DATABASE} is damaged ({_short(text)}); "
+                              "run `rag index --rebuild` to rebuild it, or set RAG_INDEX_DIR to another folder")
+        err.detail = f"its database {DATABASE} is damaged ({_short(text)})"
+        return err
     if "readonly" in low or "read-only" in low or "code: 8)" in low:
         return IndexStoreError(f"the index folder {where} is read-only ({_short(text)}); "
                                "make it writable or set RAG_INDEX_DIR to a folder you can write")

@@ -15,7 +15,7 @@ import time
 from functools import lru_cache
 from typing import Iterator
 
-from .health import index_busy, prepare_reading
+from .health import DamagedDatabase, index_busy, prepare_reading, writable
 from .indexing import build_index, check_manifest, index_exists, open_collection
 from .providers import make_answerer, make_chroma_client, make_embeddings
 from .citations import merge_answers
@@ -123,7 +123,15 @@ class Engine:
             log.warning("the index at %s is damaged (%s): rebuilding it", settings.index_location, damage)
             build_index(settings, embeddings=self.embeddings)
             self._notes.append(f"the index was damaged ({damage}) and has been rebuilt from the corpus")
-        self._client = make_chroma_client(settings)
+        try:
+            self._client = make_chroma_client(settings)
+        except DamagedDatabase as exc:
+            if not writable(settings.index_dir):
+                raise
+            log.warning("%s: rebuilding it", exc)
+            build_index(settings, embeddings=self.embeddings)
+            self._notes.append(f"the index was damaged ({exc.detail}) and has been rebuilt from the corpus")
+            self._client = make_chroma_client(settings)
         self._retriever: Retriever | None = None
         self._answerers: dict[str, object] = {}
         self._lock = threading.Lock()

@@ -51,7 +51,7 @@ def make_chroma_client(settings: Settings, *, write: bool = False):
         from chromadb.config import Settings as ChromaSettings
     except ImportError:
         raise ProviderError("Chroma is not installed: pip install chromadb==1.5.9") from None
-    from .health import readable_path, store_error, unwritable, writable
+    from .health import forget_client, readable_path, store_error, unwritable, writable
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -90,6 +90,7 @@ def make_chroma_client(settings: Settings, *, write: bool = False):
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
+        forget_client(path)  # chromadb keeps the half-built client cached; the next try needs a fresh one
         raise store_error(exc, settings) from None
 
 

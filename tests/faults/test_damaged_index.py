@@ -91,15 +91,19 @@ def test_other_vector_file_damage_is_detected_and_rebuilt(index, damage):
 
 # -- row 8: damaged databases, read-only and unwritable folders --------------------------
 
-@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+@pytest.mark.parametrize("damage", ["truncated", "garbled", "garbled_inside"])
 def test_damaged_database_is_rebuilt_by_ask_and_index(index, damage):
     corpus, ix = index
     db = ix / "chroma.sqlite3"
     if damage == "truncated":
         with open(db, "r+b") as f:
             f.truncate(db.stat().st_size // 2)
-    else:
+    elif damage == "garbled":
         garble(db, every=3, seed=2)
+    else:  # same size, same header: only opening it shows the damage
+        data = bytearray(db.read_bytes())
+        data[4096:] = bytes(len(data) - 4096)
+        db.write_bytes(bytes(data))
     (ix / "feedback.jsonl").write_text('{"kept": true}\n', encoding="utf-8")  # not Chroma's: must survive
     asked = run_rag(["ask", QUESTION], hash_env(corpus, ix))
     assert asked.returncode == 0, out(asked)
