@@ -11,7 +11,8 @@
 - :func:`store_error`: Chroma and OS failures as one line naming the path and the
   variable to change.
 
->>> check_folder(Settings(index_dir="/tmp/new-index"))  # doctest: +SKIP
+>>> is_our_manifest({"name": "app"}), is_our_manifest({"written_by": "rag-citations"})
+(False, True)
 """
 
 from __future__ import annotations

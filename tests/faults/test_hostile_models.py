@@ -67,7 +67,8 @@ def test_an_obeyed_planted_instruction_is_removed_and_its_passage_named(planted,
 def test_urls_must_appear_verbatim_in_the_cited_passage(planted, fake):
     def reply(req):
         n = cite(req, "mofa.go.jp")
-        return Reply(f"The schedule of the Tokyo trip is published at https://www.mofa.go.jp/tokyo-trip-schedule [{n}]. "
+        return Reply(f"The schedule of the Tokyo trip is published at "
+                     f"https://www.mofa.go.jp/tokyo-trip-schedule [{n}]. "
                      f"The schedule of the Tokyo trip is published at https://www.mofa.go.jp.evil.example/s [{n}].")
     fake.handler = reply
     a = ask("Where is the schedule of the Tokyo trip published?", settings=llm(planted, fake.url))
