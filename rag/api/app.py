@@ -62,6 +62,7 @@ def error_for(exc: BaseException) -> ApiError:
 
     Messages name no server path, URL or secret: the details go to the server log.
     """
+    from ..health import IndexStoreError
     from ..loading import CorpusError
     from ..providers import ProviderError
     from ..retrieval import IndexMissing
@@ -77,7 +78,7 @@ def error_for(exc: BaseException) -> ApiError:
     if isinstance(exc, CorpusError):
         return ApiError(409, "the corpus holds no indexable files (.txt .md .html .pdf)",
                         type="invalid_request_error", code="corpus_empty")
-    if isinstance(exc, ProviderError):
+    if isinstance(exc, (ProviderError, IndexStoreError)):  # IndexStoreError: server gone, index damaged
         ref = _log_error(exc)
         return ApiError(503, f"a backing service (vector store or model) is unavailable; see the server "
                              f"log ({ref})", type="server_error", code="provider_unavailable")
