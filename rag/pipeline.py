@@ -19,6 +19,7 @@ from .health import DamagedDatabase, index_busy, prepare_reading, writable
 from .indexing import build_index, check_manifest, index_exists, open_collection
 from .providers import make_answerer, make_chroma_client, make_embeddings
 from .citations import merge_answers
+from .finishing import finish_answer
 from .questions import mentions_target, split_question
 from .retrieval import Retriever
 from .settings import Settings
@@ -231,6 +232,7 @@ class Engine:
                 answered.append((part, part_answer))
             answer = merge_answers(answered)
             yield answer.text
+        answer = finish_answer(answer, settings)  # balanced quote marks, no statement cut at its colon
 
         trace = {
             "question": q,
