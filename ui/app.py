@@ -83,6 +83,9 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
 
     Access is checked here too, so no caller can skip it.
     """
+    from starlette.middleware import Middleware
+
+    from .security import SecurityHeaders
     from .style import CSS, JS, theme
 
     check_access(host, auth)
@@ -92,7 +95,7 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
         auth_message="Sign in to the corpus assistant (credentials are set by RAG_UI_AUTH).",
         show_error=True, quiet=quiet, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False, pwa=False,
         mcp_server=False, enable_monitoring=False, footer_links=["api", "settings"],
-        theme=theme(), css=CSS, js=JS,
+        theme=theme(), css=CSS, js=JS, app_kwargs={"middleware": [Middleware(SecurityHeaders)]},
     )
 
 

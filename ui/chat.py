@@ -1,8 +1,9 @@
-"""Conversations: per-session state, chat bubbles, feedback records.
+"""Conversations: per-session state, chat messages, feedback records.
 
 A :class:`Conversation` lives in a ``gr.State``, so every browser tab (and
 every ``gradio_client.Client``) has its own; nothing here is shared between
-sessions except the append-only feedback file.
+sessions except the append-only feedback file. The browser keeps a copy of
+each conversation (see :mod:`ui.store`) so a reload can reopen it.
 
 >>> conv = Conversation()
 >>> conv.history()
@@ -11,29 +12,39 @@ sessions except the append-only feedback file.
 
 from __future__ import annotations
 
-import html
 import json
+import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from rag import Answer
 
+from .bubbles import answer_html, stopped_html, streaming_html, user_html
+
 FEEDBACK_FILE = "feedback.jsonl"
-THINKING = "_Searching the corpus…_"
+STOPPED = "You stopped this answer before it finished; it has no verified citations."
+INTERRUPTED = ("No answer: the page was closed or reloaded while this question was being answered. "
+               "Ask it again.")
 _feedback_lock = threading.Lock()
 
 
 @dataclass
 class Turn:
-    """One question and what came back: an Answer, or an error message."""
+    """One question and what came back: an Answer, or text that stopped early."""
 
     question: str
     answer: Answer | None = None
-    error: str | None = None
     answerer: str = ""
     top_k: int = 0
+    partial: str = ""  # streamed text so far (kept when the user stops)
+    stopped: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.answer is None and not self.stopped
 
 
 @dataclass
@@ -43,10 +54,12 @@ class Conversation:
 
     turns: list[Turn] = field(default_factory=list)
     selected: int | None = None  # the turn whose citations the side panels show
+    id: str = field(default_factory=lambda: "c" + secrets.token_hex(8))
+    created: float = field(default_factory=time.time)
 
     def history(self) -> list[dict]:
         """Earlier turns in the messages shape :func:`rag.ask_stream` accepts;
-        failed turns are left out (there is no answer to follow up on)."""
+        turns without an answer are left out (there is nothing to follow up on)."""
         out: list[dict] = []
         for t in self.turns:
             if t.answer is not None:
@@ -54,16 +67,21 @@ class Conversation:
                 out.append({"role": "assistant", "content": t.answer.text})
         return out
 
-    def messages(self, streaming: str | None = None) -> list[dict]:
-        """Chatbot messages; ``streaming`` is the partial text of the last turn."""
+    def messages(self, live: bool = False) -> list[dict]:
+        """Chatbot messages. With ``live``, the last pending turn is still
+        streaming; without, a pending turn is one whose answer never came."""
         out: list[dict] = []
         for i, t in enumerate(self.turns):
-            out.append({"role": "user", "content": _escape(t.question)})
+            out.append({"role": "user", "content": user_html(t.question)})
             last = i == len(self.turns) - 1
-            if last and streaming is not None:
-                out.append({"role": "assistant", "content": _escape(streaming) or THINKING})
+            if t.answer is not None:
+                out.append({"role": "assistant", "content": answer_html(i, t.answer)})
+            elif t.stopped:
+                out.append({"role": "assistant", "content": stopped_html(t.partial, STOPPED)})
+            elif live and last:
+                out.append({"role": "assistant", "content": streaming_html(t.partial)})
             else:
-                out.append({"role": "assistant", "content": bubble(t)})
+                out.append({"role": "assistant", "content": stopped_html(t.partial, INTERRUPTED)})
         return out
 
     def turn_at_message(self, index: int) -> int | None:
@@ -73,33 +91,13 @@ class Conversation:
 
     @property
     def current(self) -> Turn | None:
-        return self.turns[self.selected] if self.selected is not None else None
+        return self.turns[self.selected] if self.selected is not None and self.selected < len(self.turns) else None
 
-
-def bubble(turn: Turn) -> str:
-    """Markdown for an answer bubble: the text, a refusal label, warnings and
-    the numbered citations as footnotes."""
-    if turn.error is not None:
-        return f"**Error:** {_escape(turn.error)}"
-    a = turn.answer
-    if a is None:
-        return THINKING
-    parts = []
-    if a.refused:
-        parts.append('<span class="rag-badge rag-refused">Not in the corpus</span>')
-    parts.append(_escape(a.text))
-    for w in a.warnings:
-        parts.append(f'<span class="rag-badge rag-warning">Warning</span> {_escape(w)}')
-    if a.citations:
-        notes = [f"**[{c.marker}]** `{c.source}` ({c.start}–{c.end})" for c in a.citations]
-        parts.append('<span class="rag-cites">' + "<br>".join(notes) + "</span>")
-    return "\n\n".join(parts)
-
-
-def _escape(text: str) -> str:
-    """Angle brackets and ampersands from documents or a model are shown as
-    text, never parsed as HTML; markdown stays (answers may use lists)."""
-    return html.escape(text, quote=False)
+    @property
+    def title(self) -> str:
+        """The first question, shortened: how the conversation list names it."""
+        q = " ".join(self.turns[0].question.split()) if self.turns else "New conversation"
+        return q if len(q) <= 80 else q[:79].rsplit(" ", 1)[0] + "…"
 
 
 def feedback_record(turn: Turn, rating: str, session: str | None = None) -> dict:
@@ -109,7 +107,7 @@ def feedback_record(turn: Turn, rating: str, session: str | None = None) -> dict
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "rating": rating,
         "question": turn.question,
-        "answer": a.text if a else turn.error,
+        "answer": a.text if a else turn.partial,
         "refused": a.refused if a else None,
         "citations": [{"marker": c.marker, "source": c.source, "quote": c.quote,
                        "start": c.start, "end": c.end} for c in (a.citations if a else [])],

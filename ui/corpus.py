@@ -1,5 +1,5 @@
-"""Corpus management for the UI: list, add (upload) and remove files, then
-re-index incrementally with :func:`rag.build_index`.
+"""Corpus management for the UI: list, add (upload), remove (to the trash)
+and restore files, then re-index incrementally with :func:`rag.build_index`.
 
 Uploaded names are untrusted: :func:`safe_name` keeps only a plain file name,
 and every destination is checked to lie inside the corpus folder. A file is
@@ -26,6 +26,8 @@ from rag import IndexReport, Settings, build_index
 from rag.indexing import indexed_files
 from rag.loading import SUPPORTED_SUFFIXES, document_text
 
+from .trash import TRASH_DIR, Trash, TrashEntry
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w\-. ()]+")
@@ -43,6 +45,7 @@ class Change:
 
     added: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    replaced: list[TrashEntry] = field(default_factory=list)  # old versions, now in the trash
     report: IndexReport | None = None
 
 
@@ -71,6 +74,7 @@ class Corpus:
         self.settings = settings
         self.root = Path(settings.corpus_dir)
         self.max_bytes = max_bytes
+        self.trash = Trash(Path(settings.index_dir) / TRASH_DIR)
         self._lock = threading.Lock()
 
     def files(self) -> list[list[str]]:
@@ -122,10 +126,13 @@ class Corpus:
                     self._roll_back(moved)
                     raise
                 change.added = [p.name for p in ready]
+                # A replaced file is kept: its old version goes to the trash, restorable.
+                change.replaced = [self.trash.put(backup, name) for name, backup in moved.items() if backup]
         return change
 
-    def remove(self, name: str, progress: Progress | None = None) -> IndexReport:
-        """Delete one corpus file and drop its chunks from the index."""
+    def remove(self, name: str, progress: Progress | None = None) -> tuple[IndexReport, TrashEntry]:
+        """Move one corpus file to the trash and drop its chunks from the index;
+        :meth:`restore` undoes it."""
         progress = progress or (lambda f, msg: None)
         with self._lock:
             if name not in self.names():
@@ -133,9 +140,39 @@ class Corpus:
             path = self._inside(name)
             if len(self.names()) == 1:
                 raise UploadError("that is the last file; the corpus cannot be empty")
-            path.unlink()
+            entry = self.trash.put(path, name)
             progress(0.3, "updating the index")
-            return build_index(self.settings, progress=True)
+            try:
+                return build_index(self.settings, progress=True), entry
+            except Exception:
+                self.trash.take(entry.id, path)  # the corpus and the index stay as they were
+                raise
+
+    def restore(self, entry_id: str, progress: Progress | None = None) -> tuple[IndexReport, TrashEntry]:
+        """Put a file from the trash back into the corpus and index it again."""
+        progress = progress or (lambda f, msg: None)
+        with self._lock:
+            entry = self.trash.get(entry_id)
+            if entry is None:
+                raise UploadError("that file is no longer in the trash")
+            dest = self._inside(entry.name)
+            if dest.exists():
+                raise UploadError(f"{entry.name}: the corpus has a file of that name again; "
+                                  "remove or rename it first")
+            self.trash.take(entry_id, dest)
+            progress(0.3, "updating the index")
+            try:
+                return build_index(self.settings, progress=True), entry
+            except Exception:
+                self.trash.put(dest, entry.name)
+                raise
+
+    def signature(self) -> tuple:
+        """Changes whenever the corpus or the trash does (names, sizes, times):
+        lets every open page refresh its file list only when needed."""
+        files = tuple((p.relative_to(self.root).as_posix(), st.st_size, st.st_mtime_ns)
+                      for p in self._visible_files() if (st := p.stat()))
+        return files, tuple(e.id for e in self.trash.entries())
 
     # -- internals -----------------------------------------------------------
 

@@ -1,26 +1,36 @@
-"""Event handlers of the app: thin adapters from Gradio events to
-:func:`rag.ask_stream`, the side panels, the corpus and the feedback file.
+"""Chat event handlers: thin adapters from Gradio events to
+:func:`rag.ask_stream`, the side panels, the browser's saved conversations and
+the feedback file.
 
 They return plain values (lists, HTML strings, dicts) or ``gr.update``, and
 keep no state of their own besides what the app shares on purpose (settings,
-the corpus); each session's conversation arrives as an argument.
+the corpus); each session's conversation arrives as an argument. Every chat
+handler returns the outputs in :data:`CHAT_OUTPUTS` order.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
+import threading
+import time
 
 import gradio as gr
 
 from rag import Answer, Settings, ask_stream
+from rag.examples import example_questions
 from rag.indexing import indexed_files
 from rag.providers import embedding_name
 
 from .chat import Conversation, Turn, feedback_record, store_feedback
-from .corpus import Corpus, UploadError
-from .viewer import SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, citation_rows_for, source_view_html, sources_html
+from .corpus import Corpus
+from .security import known_paths, public_location, public_message
+from .store import from_record, record_json
+from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, citations_html,
+                     heading_for, source_view_html, sources_html)
+
+# question, notice, chatbot, conv, citations, sources, viewer, details, outbox
+CHAT_OUTPUTS = ("question", "notice", "chatbot", "conv", "citations", "sources", "viewer", "details", "outbox")
 
 
 def model_configured(settings: Settings) -> bool:
@@ -31,7 +41,7 @@ def model_configured(settings: Settings) -> bool:
 def details(turn: Turn | None) -> dict:
     """The JSON panel: citations with offsets, warnings and the trace."""
     if turn is None or turn.answer is None:
-        return {} if turn is None else {"error": turn.error}
+        return {}
     a = turn.answer
     out = {"refused": a.refused, "warnings": list(a.warnings),
            "citations": [{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
@@ -41,135 +51,201 @@ def details(turn: Turn | None) -> dict:
     return json.loads(json.dumps(out, default=str))
 
 
+def notice_html(message: str, kind: str = "error") -> str:
+    """The line under the question box (errors stay there, never in the chat)."""
+    if not message:
+        return ""
+    role = "alert" if kind == "error" else "status"
+    return f'<div class="rag-input-notice rag-{kind}" role="{role}">{html.escape(message)}</div>'
+
+
+def outbox(op: str, **payload) -> str:
+    """A message to the page script that keeps conversations in the browser."""
+    return json.dumps({"op": op, "n": time.time_ns(), **payload}, ensure_ascii=False)
+
+
+def _out(**values) -> tuple:
+    """The chat outputs in order; anything not given stays as it is."""
+    return tuple(values[k] if k in values else gr.update() for k in CHAT_OUTPUTS)
+
+
 class Handlers:
     """Callbacks bound to one app's settings and corpus."""
 
     def __init__(self, settings: Settings, corpus: Corpus) -> None:
         self.settings = settings
         self.corpus = corpus
+        self._examples: tuple[tuple, list[str]] | None = None
+        self._examples_lock = threading.Lock()
 
     # -- chat -----------------------------------------------------------------
 
+    def question_problem(self, question: str) -> str | None:
+        """Why ``question`` cannot be asked, or None."""
+        limit = self.settings.max_question_chars
+        if not question.strip():
+            return "Type a question about the corpus first."
+        if len(question.strip()) > limit:
+            return (f"Your question is {len(question.strip()):,} characters long; the limit is {limit:,}. "
+                    "Shorten it and ask again.")
+        return None
+
     def respond(self, question: str, conv: Conversation, answerer: str, top_k: float):
-        """Stream one answer. Yields (textbox, chatbot, conv, citations,
-        sources, viewer, details)."""
-        question = (question or "").strip()
-        if not question:
-            gr.Warning("Type a question about the corpus first.")
-            yield gr.update(), gr.update(), conv, gr.update(), gr.update(), gr.update(), gr.update()
+        """Stream one answer into the chat (outputs: :data:`CHAT_OUTPUTS`).
+        A question that cannot be asked stays in the box with the reason under it."""
+        question = question or ""
+        problem = self.question_problem(question)
+        if problem:
+            yield _out(notice=notice_html(problem), conv=conv)
             return
+        q = question.strip()
         settings = self.settings.replace(answerer=answerer or self.settings.answerer, top_k=int(top_k))
         history = conv.history()  # before this turn is added
-        turn = Turn(question, answerer=settings.answerer, top_k=settings.top_k)
+        turn = Turn(q, answerer=settings.answerer, top_k=settings.top_k)
         conv.turns.append(turn)
         conv.selected = len(conv.turns) - 1
-        empty = gr.update(samples=[])
-        yield "", conv.messages(streaming=""), conv, empty, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, {}
-        text = ""
+        yield _out(question="", notice="", chatbot=conv.messages(live=True), conv=conv,
+                   citations=CITATIONS_PLACEHOLDER, sources=SOURCES_PLACEHOLDER, viewer=VIEWER_PLACEHOLDER,
+                   details={}, outbox=outbox("save", record=json.loads(record_json(conv))))
         try:
-            for item in ask_stream(question, history=history, settings=settings):
+            for item in ask_stream(q, history=history, settings=settings):
+                if turn.stopped:
+                    return  # the user pressed stop (or opened another conversation)
                 if isinstance(item, Answer):
                     turn.answer = item
                 else:
-                    text += item
-                    yield "", conv.messages(streaming=text), conv, empty, gr.update(), gr.update(), gr.update()
-        except Exception as exc:  # shown in the bubble; the session stays usable
-            turn.error = f"{exc}" if isinstance(exc, (ValueError, RuntimeError, OSError)) else \
+                    turn.partial += item
+                    yield _out(chatbot=conv.messages(live=True), conv=conv)
+            if turn.answer is None:
+                raise RuntimeError("the answerer returned no answer")
+        except Exception as exc:  # the question goes back into the box, the reason under it
+            conv.turns.remove(turn)
+            conv.selected = len(conv.turns) - 1 if conv.turns else None
+            reason = str(exc) if isinstance(exc, (ValueError, RuntimeError, OSError)) else \
                 f"{type(exc).__name__}: {exc}"
-        if turn.answer is None and turn.error is None:
-            turn.error = "the answerer returned no answer"
-        yield ("", conv.messages(), conv, *self._panels(turn))
+            reason = public_message(reason, known_paths(self.settings))
+            yield _out(question=q, notice=notice_html(f"Could not answer: {reason}"), chatbot=conv.messages(),
+                       conv=conv, outbox=self._save(conv))
+            return
+        i = conv.turns.index(turn)
+        yield _out(notice="", chatbot=conv.messages(), conv=conv, **self._panels(i, turn), outbox=self._save(conv))
+
+    def stop(self, conv: Conversation):
+        """The stop button: keep what arrived, labelled as stopped."""
+        turn = conv.turns[-1] if conv.turns else None
+        if turn is None or not turn.pending:
+            return _out(conv=conv)
+        turn.stopped = True
+        return _out(notice=notice_html("Stopped. Ask again to get a full answer with citations.", "info"),
+                    chatbot=conv.messages(), conv=conv, outbox=self._save(conv))
+
+    def inbox(self, conv: Conversation, evt: gr.SelectData):
+        """Requests from the page script: open a citation, open or start a conversation."""
+        try:
+            msg = json.loads(evt.value) if isinstance(evt.value, str) else dict(evt.value)
+            kind = msg.get("kind")
+        except (ValueError, TypeError, AttributeError):
+            return _out(conv=conv)
+        if kind == "cite":
+            return self._open_citation(conv, msg.get("turn"), msg.get("marker"))
+        if kind == "open":
+            new = from_record(msg.get("record"))
+            if new is None:
+                return _out(notice=notice_html("That saved conversation could not be read."), conv=conv)
+            return self._switch(conv, new)
+        if kind == "new":
+            return self.new_conversation(conv)
+        return _out(conv=conv)
+
+    def new_conversation(self, conv: Conversation):
+        """An empty chat (the old conversation stays saved in the browser)."""
+        return self._switch(conv, Conversation())
+
+    def _switch(self, old: Conversation, new: Conversation):
+        for t in old.turns:
+            if t.pending:
+                t.stopped = True  # a stream still running for the old conversation ends quietly
+        turn = new.current
+        panels = self._panels(new.selected, turn) if turn is not None else self._empty_panels()
+        return _out(notice="", chatbot=new.messages(), conv=new, **panels,
+                    outbox=outbox("active", id=new.id if new.turns else None))
+
+    def _open_citation(self, conv: Conversation, turn_index, marker):
+        if not isinstance(turn_index, int) or not isinstance(marker, int) or not 0 <= turn_index < len(conv.turns):
+            return _out(conv=conv)
+        turn = conv.turns[turn_index]
+        a = turn.answer
+        c = next((c for c in a.citations if c.marker == marker), None) if a else None
+        if c is None:
+            return _out(conv=conv)
+        conv.selected = turn_index
+        viewer = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index)
+        return _out(conv=conv, **{**self._panels(turn_index, turn), "viewer": viewer})
 
     def select(self, conv: Conversation, evt: gr.SelectData):
         """Clicking a message shows that turn's citations and sources."""
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
         i = conv.turn_at_message(index)
         if i is None:
-            return conv, gr.update(), gr.update(), gr.update(), gr.update()
+            return _out(conv=conv)
         conv.selected = i
-        return conv, *self._panels(conv.turns[i])
+        return _out(conv=conv, **self._panels(i, conv.turns[i]))
 
-    def open_citation(self, row: int | None, conv: Conversation) -> str:
-        """The source viewer for citation ``row`` of the selected turn."""
-        turn = conv.current
-        if row is None or turn is None or turn.answer is None or not 0 <= row < len(turn.answer.citations):
-            return VIEWER_PLACEHOLDER
-        return source_view_html(self.settings.corpus_dir, turn.answer.citations[row])
-
-    def clear(self):
-        """A new, empty conversation for this session."""
-        conv = Conversation()
-        return conv, [], gr.update(samples=[]), SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, {}
+    def example(self, evt: gr.SelectData) -> str:
+        """An example question clicked on the empty chat goes into the box."""
+        value = evt.value
+        return value.get("text", "") if isinstance(value, dict) else str(value or "")
 
     def feedback(self, conv: Conversation, evt: gr.LikeData, request: gr.Request) -> None:
         """Store a thumbs up/down with the question, answer and citations."""
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
         i = conv.turn_at_message(index)
-        if i is None:
+        if i is None or conv.turns[i].answer is None:
             return
         rating = {True: "up", False: "down"}.get(evt.liked, str(evt.liked or "cleared"))
         session = getattr(request, "session_hash", None) if request else None
         store_feedback(self.settings.index_dir, feedback_record(conv.turns[i], rating, session))
         gr.Info("Thanks, your feedback was saved.")
 
-    def _panels(self, turn: Turn) -> tuple:
-        a = turn.answer
-        rows = citation_rows_for(a.citations) if a else []
-        return (gr.update(samples=rows), sources_html(a) if a else SOURCES_PLACEHOLDER,
-                VIEWER_PLACEHOLDER, details(turn))
+    def _save(self, conv: Conversation) -> str:
+        return outbox("save", record=json.loads(record_json(conv))) if conv.turns else outbox("active", id=None)
 
-    # -- settings ---------------------------------------------------------------
+    def _panels(self, i: int, turn: Turn) -> dict:
+        a = turn.answer
+        if a is None:
+            return self._empty_panels()
+        return {"citations": citations_html(i, a), "sources": sources_html(a, i), "viewer": VIEWER_PLACEHOLDER,
+                "details": details(turn)}
+
+    @staticmethod
+    def _empty_panels() -> dict:
+        return {"citations": CITATIONS_PLACEHOLDER, "sources": SOURCES_PLACEHOLDER, "viewer": VIEWER_PLACEHOLDER,
+                "details": {}}
+
+    # -- examples and settings ---------------------------------------------------
+
+    def examples(self) -> list[str]:
+        """Three questions the corpus answers (recomputed when the corpus changes)."""
+        sig = self.corpus.signature()[0]
+        with self._examples_lock:
+            if self._examples is None or self._examples[0] != sig:
+                self._examples = (sig, example_questions(self.settings, 3))
+            return list(self._examples[1])
+
+    def examples_update(self):
+        return gr.update(examples=[{"text": q} for q in self.examples()] or None)
 
     def in_use_html(self, answerer: str | None = None, top_k: float | None = None) -> str:
-        """What is in use: embedding model, index, answerer, corpus size."""
+        """What is in use: answerer, embedding model, index, corpus size (no server paths)."""
         s = self.settings
         name = answerer or s.answerer
-        model = f"{name} ({s.llm_model} at {s.llm_base_url or 'api.openai.com'})" if name == "openai" else \
-            f"{name} (verbatim quotes, no model)"
+        model = f"model {s.llm_model}" if name == "openai" else "extractive (verbatim quotes, no model)"
         try:
             files = len(indexed_files(s))
         except Exception as exc:  # an unreachable Chroma server must not break the page
             files = f"unavailable ({type(exc).__name__})"
+        index, corpus = public_location(s)
         rows = [("Answerer", model), ("Top-k", int(top_k or s.top_k)), ("Embedding", embedding_name(s)),
-                ("Index", s.index_location), ("Corpus", s.corpus_dir), ("Indexed files", files)]
+                ("Index", index), ("Corpus", corpus), ("Indexed files", files)]
         return '<dl class="rag-kv">' + "".join(
             f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows) + "</dl>"
-
-    # -- corpus -----------------------------------------------------------------
-
-    def corpus_view(self):
-        """(file table, remove choices, in-use panel) after any change."""
-        return self.corpus.files(), gr.update(choices=self.corpus.names(), value=None), self.in_use_html()
-
-    def upload(self, files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
-        """Add uploaded files to the corpus and index them."""
-        if not files:
-            raise gr.Error("Choose one or more .txt, .md, .html or .pdf files first.")
-        uploads = [(Path(f), Path(f).name) for f in files]
-        try:
-            change = self.corpus.add(uploads, progress=lambda f, msg: progress(f, desc=msg))
-        except UploadError as exc:
-            raise gr.Error(str(exc)) from None
-        lines = []
-        if change.added:
-            lines.append(f"**Added:** {', '.join(f'`{n}`' for n in change.added)}")
-            r = change.report
-            lines.append(f"Index updated: {len(r.files_added)} added, {len(r.files_updated)} updated, "
-                         f"{r.chunks_embedded} chunks embedded, {r.chunks_total} in total "
-                         f"({r.seconds:.1f} s).")
-        for err in change.errors:
-            lines.append(f"**Refused:** {err}")
-        if change.errors and not change.added:
-            gr.Warning("No file was added: " + "; ".join(change.errors))
-        return ("\n\n".join(lines), None, *self.corpus_view())
-
-    def remove(self, name: str | None, progress=gr.Progress(track_tqdm=True)):
-        """Delete a file from the corpus and its chunks from the index."""
-        if not name:
-            raise gr.Error("Choose a file to remove.")
-        try:
-            report = self.corpus.remove(name, progress=lambda f, msg: progress(f, desc=msg))
-        except UploadError as exc:
-            raise gr.Error(str(exc)) from None
-        status = f"**Removed:** `{name}`; {report.chunks_removed} chunks dropped, {report.chunks_total} remain."
-        return (status, *self.corpus_view())

@@ -1,12 +1,16 @@
-"""The page: settings sidebar, chat with citations and source viewer, corpus tab.
+"""The page: sidebar (conversations, settings), chat with clickable citations
+and the source viewer, corpus tab.
 
-Only layout and wiring live here; the behaviour is in :mod:`ui.handlers`.
-The ``api_name``s (``/ask``, ``/upload``, ``/remove``) are the stable surface
-for ``gradio_client``.
+Only layout and wiring live here; the behaviour is in :mod:`ui.handlers` and
+:mod:`ui.corpus_panel`, and the browser side (saved conversations, citation
+clicks, copy, character counter, phone layout) in ``ui/assets/page.js``. The
+``api_name``s (``/ask``, ``/upload``, ``/remove``, ``/restore``) are the
+stable surface for ``gradio_client``.
 """
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import gradio as gr
@@ -16,53 +20,99 @@ from rag.loading import SUPPORTED_SUFFIXES
 
 from .chat import Conversation
 from .corpus import MAX_UPLOAD_BYTES, Corpus
+from .corpus_panel import CorpusPanel
 from .handlers import Handlers, model_configured
-from .viewer import SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER
+from .viewer import CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER
 
 TITLE = "Corpus Q&A"
-HEADER = (f'<div id="rag-header"><h1>{TITLE}</h1><span class="rag-sub">Answers quoted from your documents, '
-          "every claim cited. Runs offline.</span></div>")
+HEADER = (f'<header id="rag-header"><h1>{TITLE}</h1><span class="rag-sub">Answers quoted from your documents, '
+          "every claim cited. Runs offline.</span></header>")
 CHAT_PLACEHOLDER = (
     "### Ask about the documents in the corpus\n"
-    "Answers quote the files verbatim and number their sources, e.g. **[1]**. "
-    "Click a citation on the right to read it in context. When the corpus does not say, the answer says so."
+    "Answers quote the files verbatim and number their sources, e.g. **[1]**: click one to read it in "
+    "context. When the corpus does not say, the answer says so."
 )
+REFRESH_SECONDS = 10  # how often an open page checks whether another session changed the corpus
+UPLOAD_TYPES = [s for s in SUPPORTED_SUFFIXES]
+
+# The two bridges between the page script and the server (see ui/assets/page.js):
+# the inbox sends the script's requests as "select" events, the outbox hands it
+# messages from the server (conversations to save). Neither renders anything.
+INBOX_JS = "(window.ragQueue = window.ragQueue || []).push(['inbox', trigger]); window.rag && window.rag.drain();"
+OUTBOX_JS = ("watch('value', () => { (window.ragQueue = window.ragQueue || []).push(['outbox', props.value]); "
+             "window.rag && window.rag.drain(); });")
 
 
 def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
     """Build the Blocks app for ``settings`` (see :func:`ui.app.build_app`)."""
     h = Handlers(settings, corpus)
+    cp = CorpusPanel(corpus, h)
+    threading.Thread(target=h.examples, daemon=True, name="rag-examples").start()  # ready by the first page load
+    private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE) as demo:
         conv = gr.State(Conversation())  # copied per session: conversations never mix
+        seen = gr.State(None)  # the corpus signature this page last showed
+        undo_id = gr.State(None)  # the trash entry "Undo" restores
         side = _sidebar(settings, h)
-        gr.HTML(HEADER)
+        gr.HTML(HEADER, padding=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = _chat_tab()
-            with gr.Tab("Corpus", id="corpus"):
+                chat = _chat_tab(settings)
+            with gr.Tab("Corpus", id="corpus") as corpus_tab:
                 files = _corpus_tab(corpus)
+        inbox = gr.HTML("", html_template="", js_on_load=INBOX_JS, elem_id="rag-inbox", visible="hidden")
+        out_box = gr.HTML("", html_template="", js_on_load=OUTBOX_JS, elem_id="rag-outbox", visible="hidden")
 
-        panels = [chat.citations, chat.sources, chat.viewer, chat.details]
-        chat.question.submit(h.respond, [chat.question, conv, side.answerer, side.top_k],
-                             [chat.question, chat.chatbot, conv, *panels], api_name="ask",
-                             concurrency_limit=2, show_progress_on=[chat.chatbot])
-        private = dict(api_visibility="private")
-        chat.chatbot.select(h.select, [conv], [conv, *panels], **private)
+        # -- chat --------------------------------------------------------------
+        chat_out = [chat.question, chat.notice, chat.chatbot, conv, chat.citations, chat.sources, chat.viewer,
+                    chat.details, out_box]  # ui.handlers.CHAT_OUTPUTS
+        ask_in = [chat.question, conv, side.answerer, side.top_k]
+
+        def busy():
+            return gr.update(submit_btn=False, stop_btn="Stop")
+
+        def idle():
+            return gr.update(submit_btn="Ask", stop_btn=False)
+
+        # Enter (or Ask) and a click on an example question both ask; the stop
+        # button replaces Ask while an answer streams and cancels either.
+        typed = chat.question.submit(busy, None, [chat.question], queue=False, **private)
+        picked = chat.chatbot.example_select(h.example, None, [chat.question], **private).then(
+            busy, None, [chat.question], queue=False, **private)
+        asks = [typed.then(h.respond, ask_in, chat_out, api_name="ask", concurrency_limit=2,
+                           show_progress_on=[chat.chatbot]),
+                picked.then(h.respond, ask_in, chat_out, concurrency_limit=2, show_progress_on=[chat.chatbot],
+                            **private)]
+        for ev in asks:
+            ev.then(idle, None, [chat.question], queue=False, **private)
+        chat.question.stop(h.stop, [conv], chat_out, cancels=asks, **private)
+        inbox.select(h.inbox, [conv], chat_out, show_progress="hidden", **private)
+        side.new.click(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
+        chat.chatbot.clear(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
+        chat.chatbot.select(h.select, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.like(h.feedback, [conv], None, **private)
-        chat.citations.click(h.open_citation, [chat.citations, conv], [chat.viewer], **private)
-        chat.new.click(h.clear, None, [conv, chat.chatbot, *panels], **private)
-        chat.chatbot.clear(h.clear, None, [conv, chat.chatbot, *panels], **private)
         side.answerer.change(h.in_use_html, [side.answerer, side.top_k], [side.in_use], **private)
         side.top_k.release(h.in_use_html, [side.answerer, side.top_k], [side.in_use], **private)
+        demo.load(h.examples_update, None, [chat.chatbot], show_progress="hidden", **private)
 
-        corpus_outputs = [files.table, files.remove_name, side.in_use]
-        files.add.click(h.upload, [files.upload], [files.status, files.upload, *corpus_outputs],
-                        api_name="upload", concurrency_limit=1, concurrency_id="corpus",
-                        show_progress_on=[files.table])
-        files.remove.click(h.remove, [files.remove_name], [files.status, *corpus_outputs], api_name="remove",
-                           concurrency_limit=1, concurrency_id="corpus", show_progress_on=[files.table])
-        # Another session may have changed the corpus since this page was built.
-        demo.load(h.corpus_view, None, corpus_outputs, show_progress="hidden", **private)
+        # -- corpus ------------------------------------------------------------
+        view = [files.table, files.remove_name, files.trash_choice, side.in_use, seen]
+        corpus_job = dict(concurrency_limit=1, concurrency_id="corpus", show_progress_on=[files.table])
+        files.add.click(cp.upload, [files.upload], [files.status, files.upload, *view], api_name="upload",
+                        **corpus_job).then(h.examples_update, None, [chat.chatbot], **private)
+        files.remove.click(cp.confirm_remove, [files.remove_name], [files.status, files.confirm, files.confirm_text],
+                           **private)
+        files.confirm_yes.click(cp.remove, [files.remove_name], [files.status, files.confirm, files.undo, undo_id,
+                                                                 *view], api_name="remove", **corpus_job)
+        files.confirm_no.click(cp.cancel, None, [files.confirm, files.status], **private)
+        files.undo.click(cp.restore, [undo_id], [files.status, files.undo, *view], **corpus_job, **private)
+        files.restore.click(cp.restore, [files.trash_choice], [files.status, files.undo, *view], api_name="restore",
+                            **corpus_job)
+        # Another session (or `rag index`) may change the corpus while this page is open.
+        refresh = dict(show_progress="hidden", **private)
+        gr.Timer(REFRESH_SECONDS).tick(cp.refresh, [seen], view, **refresh)
+        corpus_tab.select(cp.refresh, [seen], view, **refresh)
+        demo.load(cp.view, None, view, **refresh)
     return demo
 
 
@@ -71,60 +121,87 @@ def _sidebar(settings: Settings, h: Handlers) -> SimpleNamespace:
     if model_configured(settings):
         choices.append((f"Model — {settings.llm_model} (OpenAI-compatible)", "openai"))
     value = settings.answerer if settings.answerer in [v for _, v in choices] else "extractive"
-    with gr.Sidebar(label="Settings", open=True, width=310, elem_id="rag-sidebar"):
-        gr.Markdown("### Settings")
+    # Open on wide screens; the page script closes it on phones before anything is drawn over the chat.
+    with gr.Sidebar(label="Conversations and settings", open=True, width=300, elem_id="rag-sidebar"):
+        new = gr.Button("New conversation", variant="primary", size="sm", elem_id="rag-new")
+        gr.HTML('<h2 class="rag-side-title" id="rag-history-title">Conversations</h2>'
+                '<p class="rag-muted rag-history-note">Kept in this browser only.</p>'
+                '<ul id="rag-history" aria-labelledby="rag-history-title"></ul>', js_on_load=None,
+                elem_id="rag-history-box", padding=False)
+        gr.HTML('<h2 class="rag-side-title">Settings</h2>', padding=False)
         answerer = gr.Radio(choices, value=value, label="Answerer",
                             info=None if model_configured(settings) else
                             "Set RAG_LLM_BASE_URL (or OPENAI_API_KEY) to enable a model.")
         top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, label="Top-k passages",
                           info="How many chunks retrieval hands to the answerer.")
-        gr.Markdown("#### In use")
-        in_use = gr.HTML(h.in_use_html(), elem_id="rag-in-use")
-    return SimpleNamespace(answerer=answerer, top_k=top_k, in_use=in_use)
+        gr.HTML('<h2 class="rag-side-title">In use</h2>', padding=False)
+        in_use = gr.HTML(h.in_use_html(), elem_id="rag-in-use", js_on_load=None)
+    return SimpleNamespace(new=new, answerer=answerer, top_k=top_k, in_use=in_use)
 
 
-def _chat_tab() -> SimpleNamespace:
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=6, min_width=420):
-            chatbot = gr.Chatbot(label="Conversation", show_label=False, height=620, elem_id="rag-chat",
-                                 placeholder=CHAT_PLACEHOLDER, buttons=["copy"], feedback_options=("Like", "Dislike"))
+def _chat_tab(settings: Settings) -> SimpleNamespace:
+    with gr.Row(equal_height=False, elem_id="rag-chat-row"):
+        with gr.Column(scale=6, min_width=320, elem_id="rag-chat-col"):
+            chatbot = gr.Chatbot(label="Conversation", show_label=False, height="min(620px, 62vh)",
+                                 elem_id="rag-chat", placeholder=CHAT_PLACEHOLDER, buttons=["copy"],
+                                 feedback_options=("Like", "Dislike"), render_markdown=False,
+                                 latex_delimiters=[], sanitize_html=True)
             question = gr.Textbox(label="Question", show_label=False, lines=1, max_lines=6,
-                                  placeholder="Ask a question about the corpus…", submit_btn="Ask",
+                                  placeholder="Ask a question about the corpus…", submit_btn="Ask", stop_btn=False,
                                   elem_id="rag-question", autofocus=True)
-            with gr.Row():
-                new = gr.Button("New conversation", size="sm", variant="secondary", scale=0)
-                gr.Markdown('<span class="rag-muted">Follow-up questions use the conversation. '
-                            "Thumbs up/down on an answer is saved with it.</span>")
-        with gr.Column(scale=5, min_width=380):
-            citations = gr.Dataset(label="Citations · click one to open it", components=["textbox"] * 3,
-                                   headers=["#", "File", "Quote"], samples=[], layout="table", type="index",
-                                   samples_per_page=8, elem_id="rag-citations")
-            # Our own CSS styles these two; document text is escaped in ui.viewer.
-            viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rag-viewer", container=True, apply_default_css=False)
-            with gr.Accordion("Sources retrieved", open=True):
-                sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", apply_default_css=False)
+            with gr.Row(elem_id="rag-input-foot"):
+                notice = gr.HTML("", elem_id="rag-notice", js_on_load=None, padding=False)
+                gr.HTML(f'<span id="rag-counter" data-max="{settings.max_question_chars}" aria-live="polite"></span>',
+                        elem_id="rag-counter-box", js_on_load=None, padding=False)
+        with gr.Column(scale=5, min_width=300, elem_id="rag-side-panels"):
+            citations = gr.HTML(CITATIONS_PLACEHOLDER, elem_id="rag-citations", js_on_load=None,
+                                apply_default_css=False)
+            # Our own CSS styles these; document text is escaped in ui.viewer.
+            viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rag-viewer", container=True, apply_default_css=False,
+                             js_on_load=None)
+            with gr.Accordion("Sources retrieved", open=True, elem_id="rag-sources-acc"):
+                sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", apply_default_css=False,
+                                  js_on_load=None)
             with gr.Accordion("Answer details (citations, trace)", open=False):
                 details = gr.JSON(label="Answer details", elem_id="rag-details")
-    return SimpleNamespace(chatbot=chatbot, question=question, new=new, citations=citations, viewer=viewer,
+    return SimpleNamespace(chatbot=chatbot, question=question, notice=notice, citations=citations, viewer=viewer,
                            sources=sources, details=details)
 
 
 def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
+    mb = MAX_UPLOAD_BYTES // (1024 * 1024)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             table = gr.Dataframe(headers=["File", "Type", "Size", "Status"], value=corpus.files(), type="array",
                                  interactive=False, label="Files in the corpus", elem_id="rag-files",
                                  show_search="search", wrap=True)
-        with gr.Column(scale=2):
-            upload = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), label="Add files",
-                             elem_id="rag-upload")
-            add = gr.Button("Add to corpus and index", variant="primary")
-            gr.Markdown(f'<span class="rag-muted">{", ".join(SUPPORTED_SUFFIXES)} · up to '
-                        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB each · a file with the same name is replaced "
-                        "· only new or changed chunks are embedded.</span>")
+        with gr.Column(scale=2, min_width=300):
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add files", elem_id="rag-upload")
+            # Filled by the page script the moment files are chosen: too large or wrong type, and why.
+            gr.HTML(f'<div id="rag-upload-check" data-max-bytes="{MAX_UPLOAD_BYTES}" '
+                    f'data-types="{" ".join(UPLOAD_TYPES)}" aria-live="polite"></div>', js_on_load=None,
+                    padding=False)
+            add = gr.Button("Add to corpus and index", variant="primary", elem_id="rag-add")
+            gr.HTML(f'<p class="rag-muted">{", ".join(UPLOAD_TYPES)} · up to {mb} MB each · a file with the '
+                    "same name is replaced (the old one goes to the trash) · only new or changed chunks are "
+                    "embedded.</p>", padding=False)
             remove_name = gr.Dropdown(choices=corpus.names(), value=None, label="Remove a file",
-                                      elem_id="rag-remove")
-            remove = gr.Button("Remove from corpus", variant="stop")
-            status = gr.Markdown(elem_id="rag-corpus-status")
+                                      elem_id="rag-remove", allow_custom_value=True)
+            remove = gr.Button("Remove from corpus…", variant="stop", elem_id="rag-remove-btn")
+            with gr.Group(visible=False, elem_id="rag-confirm") as confirm:
+                confirm_text = gr.HTML("", js_on_load=None, padding=True)
+                with gr.Row():
+                    confirm_yes = gr.Button("Move to trash", variant="stop", elem_id="rag-confirm-yes")
+                    confirm_no = gr.Button("Cancel", variant="secondary", elem_id="rag-confirm-no")
+            status = gr.HTML("", elem_id="rag-corpus-status", js_on_load=None, padding=False)
+            undo = gr.Button("Undo", visible=False, variant="secondary", elem_id="rag-undo")
+            with gr.Accordion("Trash", open=False, elem_id="rag-trash"):
+                trash = [(e.label(), e.id) for e in corpus.trash.entries()]
+                trash_choice = gr.Dropdown(choices=trash, value=trash[0][1] if trash else None,
+                                           label="Removed files (kept in the index folder)",
+                                           elem_id="rag-trash-choice", allow_custom_value=True)
+                restore = gr.Button("Restore to the corpus", elem_id="rag-restore")
     return SimpleNamespace(table=table, upload=upload, add=add, remove_name=remove_name, remove=remove,
-                           status=status)
+                           confirm=confirm, confirm_text=confirm_text, confirm_yes=confirm_yes,
+                           confirm_no=confirm_no, status=status, undo=undo, trash_choice=trash_choice,
+                           restore=restore)

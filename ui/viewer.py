@@ -1,13 +1,14 @@
-"""HTML for the side panels: the source viewer, the sources table, citation rows.
+"""HTML for the side panels: the citation list, the source viewer, the sources table.
 
 Pure functions of an :class:`~rag.Answer` and the corpus folder, so they are
 tested without a browser. Every piece of document text is HTML-escaped: a
-corpus file is data, never markup.
+corpus file is data, never markup. Citation links are ``<a class="rag-cite"
+href="#rag-cite-<turn>-<marker>">``; the page script turns a click on one into
+"open this citation" (see ``ui/assets/page.js``).
 
 >>> from rag import Citation
->>> row = citation_rows_for([Citation(1, "a.txt", "Quoted words.", 0, 13)])[0]
->>> row
-['[1]', 'a.txt', '“Quoted words.”']
+>>> 'href="#rag-cite-0-1"' in citations_html(0, Answer("x [1]", [Citation(1, "a.txt", "Quoted.", 0, 7)]))
+True
 """
 
 from __future__ import annotations
@@ -16,33 +17,77 @@ import html
 from pathlib import Path
 
 from rag import Answer, Citation
+from rag.finishing import balance_quotes
 from rag.loading import document_text
+
+from .security import public_message
 
 # Files can be large; the viewer shows this many characters around the quote.
 CONTEXT_CHARS = 30_000
 QUOTE_PREVIEW = 160
+# Cosine similarity levels of the bundled MiniLM (seeds eval: answerable questions'
+# best passage has median 0.59; unrelated text stays under ~0.2).
+LEVELS = ((0.5, "high"), (0.3, "medium"), (0.0, "low"))
 
 VIEWER_PLACEHOLDER = (
-    '<div class="rag-viewer-head"><strong>Source</strong></div><div class="rag-viewer-empty">'
-    "Open a citation to read it in its source file, with the quoted passage highlighted.</div>"
+    '<div class="rag-viewer-head"><h2 class="rag-panel-title">Source</h2></div><div class="rag-viewer-empty">'
+    "Click a citation such as <b>[1]</b> in an answer to read it in its file, "
+    "with the quoted passage highlighted.</div>"
 )
-SOURCES_PLACEHOLDER = '<div class="rag-muted">The files retrieved for an answer appear here.</div>'
+CITATIONS_PLACEHOLDER = ('<h2 class="rag-panel-title">Citations</h2>'
+                         '<p class="rag-muted">The selected answer\'s citations appear here.</p>')
+SOURCES_PLACEHOLDER = '<p class="rag-muted">The files retrieved for an answer appear here.</p>'
 
 
-def citation_rows_for(citations: list[Citation]) -> list[list[str]]:
-    """One row per citation for the clickable citations table."""
-    rows = []
-    for c in citations:
-        quote = " ".join(c.quote.split())
-        if len(quote) > QUOTE_PREVIEW:
-            quote = quote[:QUOTE_PREVIEW].rsplit(" ", 1)[0] + " …"
-        rows.append([f"[{c.marker}]", c.source, f"“{quote}”"])
-    return rows
+def e(text: object) -> str:
+    """HTML-escaped text (quotes too: safe inside attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def cite_link(turn: int, marker: int, label: str | None = None, title: str = "") -> str:
+    """A link that opens citation ``marker`` of turn ``turn`` in the viewer."""
+    return (f'<a class="rag-cite" href="#rag-cite-{turn}-{marker}" title="{e(title or f"Open source [{marker}]")}">'
+            f"{e(label or f'[{marker}]')}</a>")
+
+
+def quote_preview(quote: str, limit: int = QUOTE_PREVIEW) -> str:
+    """A one-line preview of a quote, cut at a word, its quote marks paired.
+
+    >>> quote_preview('"We oppose it. And more.', 14)
+    '"We oppose …"'
+    """
+    q = " ".join(quote.split())
+    if len(q) > limit:
+        q = q[:limit].rsplit(" ", 1)[0] + " …"
+    return balance_quotes(q)
+
+
+def heading_for(answer: Answer, citation: Citation) -> str:
+    """The heading path of the retrieved chunk that holds the citation ("" if none)."""
+    for p in answer.passages:
+        if p.source == citation.source and p.start <= citation.start < p.end and p.heading_path:
+            return p.heading_path
+    return ""
+
+
+def citations_html(turn: int, answer: Answer | None) -> str:
+    """The citation list of one answer: marker, file, heading, quote preview."""
+    if answer is None or not answer.citations:
+        return CITATIONS_PLACEHOLDER
+    items = []
+    for c in answer.citations:
+        heading = heading_for(answer, c)
+        items.append(
+            f'<li>{cite_link(turn, c.marker, title=f"Open [{c.marker}] {c.source} in the viewer")}'
+            f'<span class="rag-file">{e(c.source)}</span>'
+            + (f'<span class="rag-heading">{e(heading)}</span>' if heading else "")
+            + f'<span class="rag-quote">{e(quote_preview(c.quote))}</span></li>')
+    return f'<h2 class="rag-panel-title">Citations</h2><ol class="rag-citelist">{"".join(items)}</ol>'
 
 
 def resolve_source(corpus_dir: Path, source: str) -> Path:
     """The file a citation points to, refusing anything outside the corpus
-    (sources come from the index, which another process may have written)."""
+    (sources come from the index, or from a conversation the browser kept)."""
     root = Path(corpus_dir).resolve()
     path = (root / source).resolve()
     if not path.is_relative_to(root):
@@ -50,37 +95,51 @@ def resolve_source(corpus_dir: Path, source: str) -> Path:
     return path
 
 
-def source_view_html(corpus_dir: Path, citation: Citation) -> str:
+def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", turn: int | None = None) -> str:
     """The cited file, escaped, with ``quote`` wrapped in ``<mark>``.
 
     The offsets index into :func:`rag.loading.document_text`, the same text
     the citation was verified against, so the highlight is exact.
     """
-    head = (f'<div class="rag-viewer-head"><strong>Source</strong><span class="rag-chip">[{citation.marker}]</span>'
-            f'<span class="rag-file">{html.escape(citation.source)}</span>'
-            f'<span class="rag-muted">characters {citation.start}–{citation.end}</span></div>')
+    back = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}">Back to the answer</a>'
+            if turn is not None else "")
+    head = (f'<div class="rag-viewer-head"><h2 class="rag-panel-title">Source</h2>'
+            f'<span class="rag-chip">[{citation.marker}]</span><span class="rag-file">{e(citation.source)}</span>'
+            f'<span class="rag-muted">characters {citation.start}–{citation.end}</span>{back}</div>'
+            + (f'<div class="rag-heading-path" title="Section of the document">{e(heading)}</div>' if heading else ""))
     try:
         text = document_text(resolve_source(corpus_dir, citation.source))
     except (OSError, ValueError) as exc:
-        return head + _notice(f"Cannot open {citation.source}: {exc}")
+        return head + _notice(public_message(f"Cannot open {citation.source}: {exc}"))
     if text[citation.start:citation.end] != citation.quote:
         # The file changed after indexing: show it, but do not pretend the quote is there.
         return head + _notice("This file changed since it was indexed; the quoted passage is no longer "
-                              "at these offsets. Re-index the corpus.") + _doc(html.escape(text[:CONTEXT_CHARS]))
+                              "at these offsets. Re-index the corpus.") + _doc(e(text[:CONTEXT_CHARS]))
     lo = max(0, citation.start - CONTEXT_CHARS // 2)
     hi = min(len(text), citation.end + CONTEXT_CHARS // 2)
     body = "".join([
         f'<span class="rag-muted">[… {lo} characters above …]</span>\n' if lo else "",
-        html.escape(text[lo:citation.start]),
-        f'<mark class="rag-hit" data-rag-hit="{citation.marker}">{html.escape(citation.quote)}</mark>',
-        html.escape(text[citation.end:hi]),
+        e(text[lo:citation.start]),
+        f'<mark class="rag-hit" id="rag-hit" tabindex="-1" data-rag-hit="{citation.marker}">{e(citation.quote)}</mark>',
+        e(text[citation.end:hi]),
         f'\n<span class="rag-muted">[… {len(text) - hi} characters below …]</span>' if hi < len(text) else "",
     ])
     return head + _doc(body)
 
 
-def sources_html(answer: Answer) -> str:
-    """Files retrieved for ``answer``: best fused score, passages, cited markers."""
+def level(cosine: float) -> str:
+    """"high", "medium" or "low" for a cosine similarity (absolute, not relative).
+
+    >>> level(0.61), level(0.35), level(0.04)
+    ('high', 'medium', 'low')
+    """
+    return next(name for floor, name in LEVELS if cosine >= floor)
+
+
+def sources_html(answer: Answer, turn: int | None = None) -> str:
+    """Files retrieved for ``answer``: best cosine similarity on an absolute
+    0-1 scale (a bar of the same length means the same similarity in every
+    answer), chunks, and the citations that point into each file."""
     if not answer.passages:
         return SOURCES_PLACEHOLDER
     by_file: dict[str, dict] = {}
@@ -88,31 +147,39 @@ def sources_html(answer: Answer) -> str:
         row = by_file.setdefault(p.source, {"score": 0.0, "dense": None, "n": 0, "markers": []})
         row["score"] = max(row["score"], p.score)
         if p.dense_score is not None:
-            row["dense"] = max(row["dense"] or 0.0, p.dense_score)
+            row["dense"] = max(row["dense"] if row["dense"] is not None else -1.0, p.dense_score)
         row["n"] += 1
     for c in answer.citations:
         if c.source in by_file:
-            by_file[c.source]["markers"].append(f"[{c.marker}]")
-    top = max(r["score"] for r in by_file.values()) or 1.0
-    lines = ['<table class="rag-sources"><thead><tr><th>File</th><th title="fused dense + lexical rank score">'
-             'Score</th><th title="best cosine similarity">Cosine</th><th>Chunks</th><th>Cited</th></tr>'
-             "</thead><tbody>"]
-    for source, r in sorted(by_file.items(), key=lambda kv: -kv[1]["score"]):
-        width = round(100 * r["score"] / top)
-        dense = "–" if r["dense"] is None else f"{r['dense']:.2f}"
-        cited = " ".join(r["markers"]) or '<span class="rag-muted">no</span>'
+            by_file[c.source]["markers"].append(c.marker)
+    lines = ['<table class="rag-sources"><caption>Similarity is the cosine between the question and the best '
+             "chunk of the file, on an absolute scale from 0 to 1: on-topic text scores about 0.5 or more, "
+             "unrelated text under 0.2. It measures topic, not whether the file answers.</caption>"
+             '<thead><tr><th scope="col">File</th><th scope="col">Similarity</th>'
+             '<th scope="col">Chunks</th><th scope="col">Cited</th></tr></thead><tbody>']
+    for source, r in sorted(by_file.items(), key=lambda kv: -(kv[1]["dense"] or 0.0)):
+        if r["dense"] is None:
+            sim = '<span class="rag-muted" title="found by keywords only">–</span>'
+        else:
+            cos = r["dense"]
+            width = round(100 * min(1.0, max(0.0, cos)))
+            sim = (f'<span class="rag-bar" role="img" aria-label="{level(cos)} similarity"><span style="width:{width}%">'
+                   f'</span></span>{cos:.2f} <span class="rag-level rag-{level(cos)}">{level(cos)}</span>')
+        if r["markers"]:
+            cited = " ".join(cite_link(turn, m) if turn is not None else f"[{m}]" for m in r["markers"])
+        else:
+            cited = '<span class="rag-muted">no</span>'
         lines.append(
-            f'<tr class="{"rag-cited" if r["markers"] else ""}"><td class="rag-file">{html.escape(source)}</td>'
-            f'<td class="rag-num"><div class="rag-bar"><span style="width:{width}%"></span></div>'
-            f'{r["score"]:.4f}</td>'
-            f'<td class="rag-num">{dense}</td><td class="rag-num">{r["n"]}</td><td class="rag-num">{cited}</td></tr>')
+            f'<tr class="{"rag-cited" if r["markers"] else ""}"><td class="rag-file">{e(source)}</td>'
+            f'<td class="rag-num" title="rank-fusion score {r["score"]:.4f}">{sim}</td>'
+            f'<td class="rag-num">{r["n"]}</td><td class="rag-num">{cited}</td></tr>')
     lines.append("</tbody></table>")
     return "".join(lines)
 
 
 def _doc(body: str) -> str:
-    return f'<div class="rag-doc">{body}</div>'
+    return f'<div class="rag-doc" tabindex="0" role="region" aria-label="Source text">{body}</div>'
 
 
 def _notice(message: str) -> str:
-    return f'<div class="rag-notice">{html.escape(message)}</div>'
+    return f'<div class="rag-notice" role="alert">{e(message)}</div>'
