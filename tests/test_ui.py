@@ -21,8 +21,12 @@ from rag import Answer, Citation, Passage, Settings, build_index
 from rag.indexing import indexed_files
 from rag.loading import document_text
 from ui.app import AccessError, check_access, is_loopback, main, parse_args, parse_auth
+from ui.bubbles import answer_html, copy_text
 from ui.chat import Conversation, Turn, feedback_record, store_feedback
 from ui.corpus import Corpus, UploadError, safe_name
+from ui.handlers import Handlers
+from ui.security import known_paths, public_message
+from ui.store import from_record, record_json
 from ui.viewer import source_view_html, sources_html
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,17 +126,62 @@ def test_failed_indexing_rolls_the_corpus_back(indexed, tmp_path, monkeypatch):
     assert not [p for p in indexed.corpus_dir.iterdir() if p.name.startswith(".")]
 
 
-def test_remove_drops_the_file_and_its_chunks_but_only_corpus_files(indexed):
+def test_remove_moves_the_file_to_the_trash_and_restore_brings_it_back(indexed):
     corpus = Corpus(indexed)
     name = "001_0df1e04c0dd6828e.txt"
-    report = corpus.remove(name)
+    original = (indexed.corpus_dir / name).read_bytes()
+    report, entry = corpus.remove(name)
     assert report.files_removed == [name] and report.chunks_removed > 0
     assert name not in indexed_files(indexed) and not (indexed.corpus_dir / name).exists()
+    # Nothing the user owns is deleted: the file waits in the trash, inside the index folder.
+    assert (indexed.index_dir / "trash" / entry.id / "item").read_bytes() == original
+    assert [e.name for e in corpus.trash.entries()] == [name]
     for bad in ("../index/chroma.sqlite3", "/etc/passwd", name):
         with pytest.raises(UploadError):
             corpus.remove(bad)
     rows = corpus.files()
     assert len(rows) == 4 and all(r[3] == "indexed" for r in rows)
+
+    report, back = corpus.restore(entry.id)
+    assert back.name == name and (indexed.corpus_dir / name).read_bytes() == original
+    assert name in indexed_files(indexed) and report.files_added == [name]
+    assert corpus.trash.entries() == []
+    with pytest.raises(UploadError, match="no longer in the trash"):
+        corpus.restore(entry.id)
+
+
+def test_restore_refuses_to_overwrite_a_file_of_the_same_name(indexed, tmp_path):
+    corpus = Corpus(indexed)
+    name = "001_0df1e04c0dd6828e.txt"
+    _, entry = corpus.remove(name)
+    new = tmp_path / "new.txt"
+    new.write_text("A new file that took the old name.\n")
+    corpus.add([(new, name)])
+    with pytest.raises(UploadError, match="has a file of that name again"):
+        corpus.restore(entry.id)
+    assert (indexed.corpus_dir / name).read_text() == "A new file that took the old name.\n"
+
+
+def test_replacing_a_file_by_upload_keeps_the_old_version_in_the_trash(indexed, tmp_path):
+    name = "004_5dafd41b89f38992.txt"
+    old = (indexed.corpus_dir / name).read_bytes()
+    new = tmp_path / "new.txt"
+    new.write_text("Replacement text about Hillary Clinton.\n")
+    change = Corpus(indexed).add([(new, name)])
+    assert change.added == [name] and [e.name for e in change.replaced] == [name]
+    assert (indexed.index_dir / "trash" / change.replaced[0].id / "item").read_bytes() == old
+
+
+def test_a_failed_removal_leaves_the_file_in_place(indexed, monkeypatch):
+    name = "001_0df1e04c0dd6828e.txt"
+
+    def broken(*a, **k):
+        raise RuntimeError("index unwritable")
+
+    monkeypatch.setattr("ui.corpus.build_index", broken)
+    with pytest.raises(RuntimeError):
+        Corpus(indexed).remove(name)
+    assert (indexed.corpus_dir / name).exists() and Corpus(indexed).trash.entries() == []
 
 
 def test_viewer_highlights_the_exact_quote_and_escapes_markup(tmp_path):
@@ -141,9 +190,11 @@ def test_viewer_highlights_the_exact_quote_and_escapes_markup(tmp_path):
     start = text.index("The quoted")
     end = text.index(" here.")
     quote = text[start:end]
-    page = source_view_html(tmp_path, Citation(2, "doc.txt", quote, start, end))
-    assert '<mark class="rag-hit" data-rag-hit="2">The quoted &lt;b&gt;span&lt;/b&gt;</mark>' in page
+    page = source_view_html(tmp_path, Citation(2, "doc.txt", quote, start, end), "Guide > Install", turn=3)
+    assert '<mark class="rag-hit" id="rag-hit" tabindex="-1" data-rag-hit="2">The quoted &lt;b&gt;span&lt;/b&gt;</mark>' \
+        in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in page
+    assert "Guide &gt; Install" in page and 'href="#rag-back-3-2"' in page
     assert document_text(tmp_path / "doc.txt")[start:end] == quote
 
 
@@ -153,24 +204,73 @@ def test_viewer_refuses_to_highlight_a_changed_file_or_leave_the_corpus(tmp_path
     assert "changed since it was indexed" in page and "<mark" not in page
     page = source_view_html(tmp_path / "sub", Citation(1, "../doc.txt", "Completely", 0, 10))
     assert "outside the corpus" in page and "<mark" not in page
+    page = source_view_html(tmp_path, Citation(1, "gone.txt", "x", 0, 1))
+    assert "Cannot open gone.txt" in page and str(tmp_path) not in page  # no server path on the page
 
 
-def test_sources_panel_lists_files_with_scores_and_cited_markers():
-    p = [Passage("a", "one.txt", 0, 5, "x", 0.03, 0.61, 2.0), Passage("b", "two.txt", 0, 5, "y", 0.01, 0.2, 0.0),
-         Passage("c", "one.txt", 9, 20, "z", 0.02, 0.4, 1.0)]
-    html = sources_html(Answer("t [1]", [Citation(1, "one.txt", "x", 0, 1)], passages=p))
+def test_sources_panel_shows_absolute_similarity_not_relative_to_the_top_hit():
+    p = [Passage("a", "one.txt", 0, 5, "x", 0.03, 0.08, 2.0), Passage("b", "two.txt", 0, 5, "y", 0.01, 0.02, 0.0),
+         Passage("c", "one.txt", 9, 20, "z", 0.02, 0.05, 1.0)]
+    html = sources_html(Answer("t [1]", [Citation(1, "one.txt", "x", 0, 1)], passages=p), turn=0)
     assert html.index("one.txt") < html.index("two.txt")
-    assert "0.0300" in html and "0.61" in html and "[1]" in html and ">2<" in html
+    # A weak best hit (cosine 0.08) draws a short bar, not a full one.
+    assert 'style="width:8%"' in html and 'style="width:2%"' in html and "low" in html
+    assert "0.08" in html and 'href="#rag-cite-0-1"' in html and ">2<" in html
+    strong = sources_html(Answer("t", passages=[Passage("a", "one.txt", 0, 5, "x", 0.03, 0.64, 2.0)]))
+    assert 'style="width:64%"' in strong and "high" in strong
 
 
-def test_conversation_history_and_message_mapping():
-    conv = Conversation([Turn("Who came?", Answer("Tillerson came. [1]")), Turn("Broken?", error="boom"),
-                         Turn("When?", Answer("I can't answer that from the corpus.", refused=True))])
+def test_answer_bubble_links_markers_escapes_text_and_carries_clean_copy_text():
+    a = Answer('He said “yes” <img src=x onerror=alert(1)> ![t](http://example.com/t.png) [1] and [7]',
+               [Citation(1, "a <b>.txt", "quote", 10, 15)],
+               passages=[Passage("c", "a <b>.txt", 0, 50, "", 0.1, 0.5, 1.0, "Guide > Install")])
+    html = answer_html(4, a)
+    assert '<a class="rag-cite" href="#rag-cite-4-1"' in html and "[7]" in html and "rag-cite-4-7" not in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "![t](http://example.com/t.png)" in html  # shown as text; markdown is off in the chatbot
+    assert "a &lt;b&gt;.txt" in html and "Guide &gt; Install" in html
+    assert copy_text(a) == ('He said “yes” <img src=x onerror=alert(1)> ![t](http://example.com/t.png) [1] and [7]'
+                            "\n\nSources:\n[1] a <b>.txt (chars 10-15)")
+    assert '<span hidden class="rag-copytext">' in html
+
+
+def test_conversation_messages_and_browser_record_round_trip():
+    conv = Conversation([Turn("Who came?", Answer("Tillerson came. [1]", [Citation(1, "a.txt", "T", 0, 1)])),
+                         Turn("Stopped?", partial="Half an ans", stopped=True),
+                         Turn("When?", Answer("I can't answer that from the corpus.", refused=True)),
+                         Turn("Reloaded mid-stream?")])
     assert [m["content"] for m in conv.history()] == [
         "Who came?", "Tillerson came. [1]", "When?", "I can't answer that from the corpus."]
     msgs = conv.messages()
-    assert len(msgs) == 6 and "Not in the corpus" in msgs[5]["content"] and "boom" in msgs[3]["content"]
-    assert conv.turn_at_message(5) == 2 and conv.turn_at_message(6) is None
+    assert len(msgs) == 8 and "Not in the corpus" in msgs[5]["content"]
+    assert "Stopped" in msgs[3]["content"] and "Half an ans" in msgs[3]["content"]
+    assert "reloaded while this question was being answered" in msgs[7]["content"]
+    assert conv.turn_at_message(5) == 2 and conv.turn_at_message(8) is None
+    back = from_record(json.loads(record_json(conv)))
+    assert back.id == conv.id and [t.question for t in back.turns] == [t.question for t in conv.turns]
+    assert back.turns[0].answer.citations == conv.turns[0].answer.citations and back.turns[1].stopped
+    assert back.messages() == conv.messages()
+
+
+@pytest.mark.parametrize("record", [
+    None, "not json", {"v": 1}, {"v": 1, "id": "../../x", "turns": []},
+    {"v": 1, "id": "c0123456789abcdef", "turns": [{"q": 5}]},
+    {"v": 1, "id": "c0123456789abcdef", "turns": [{"q": "x", "a": {"text": "t", "citations": [["1", 2]]}}]},
+    {"v": 1, "id": "c0123456789abcdef", "turns": [{"q": "x"}] * 1000},
+])
+def test_a_damaged_or_hostile_browser_record_is_refused(record):
+    assert from_record(record) is None
+
+
+def test_question_limits_and_errors_never_show_server_paths(indexed):
+    h = Handlers(indexed, Corpus(indexed))
+    assert "limit is 2,000" in h.question_problem("x" * 2001) and h.question_problem("  ") is not None
+    assert h.question_problem("Who came?") is None
+    msg = public_message(f"no index at {indexed.index_dir}; run rag index", known_paths(indexed))
+    assert str(indexed.index_dir) not in msg and "the index folder" in msg
+    assert public_message("cannot read /home/ana/secret/notes.txt") == "cannot read …/notes.txt"
+    panel = h.in_use_html()
+    assert str(indexed.index_dir) not in panel and str(indexed.corpus_dir) not in panel and "corpus/" in panel
 
 
 def test_feedback_is_appended_as_jsonl_next_to_the_index(tmp_path):

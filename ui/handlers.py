@@ -96,7 +96,7 @@ class Handlers:
         question = question or ""
         problem = self.question_problem(question)
         if problem:
-            yield _out(notice=notice_html(problem), conv=conv)
+            yield _out(question=question, notice=notice_html(problem), chatbot=conv.messages(), conv=conv)
             return
         q = question.strip()
         settings = self.settings.replace(answerer=answerer or self.settings.answerer, top_k=int(top_k))

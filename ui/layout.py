@@ -60,8 +60,10 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
                 chat = _chat_tab(settings)
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
                 files = _corpus_tab(corpus)
-        inbox = gr.HTML("", html_template="", js_on_load=INBOX_JS, elem_id="rag-inbox", visible="hidden")
-        out_box = gr.HTML("", html_template="", js_on_load=OUTBOX_JS, elem_id="rag-outbox", visible="hidden")
+        inbox = gr.HTML("", html_template="", js_on_load=INBOX_JS, elem_id="rag-inbox", visible="hidden",
+                        label="inbox")
+        out_box = gr.HTML("", html_template="", js_on_load=OUTBOX_JS, elem_id="rag-outbox", visible="hidden",
+                          label="saved conversation")
 
         # -- chat --------------------------------------------------------------
         chat_out = [chat.question, chat.notice, chat.chatbot, conv, chat.citations, chat.sources, chat.viewer,
@@ -105,7 +107,8 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
         files.confirm_yes.click(cp.remove, [files.remove_name], [files.status, files.confirm, files.undo, undo_id,
                                                                  *view], api_name="remove", **corpus_job)
         files.confirm_no.click(cp.cancel, None, [files.confirm, files.status], **private)
-        files.undo.click(cp.restore, [undo_id], [files.status, files.undo, *view], **corpus_job, **private)
+        files.undo.click(cp.restore, [undo_id], [files.status, files.undo, *view], api_name="undo", **corpus_job,
+                         **private)
         files.restore.click(cp.restore, [files.trash_choice], [files.status, files.undo, *view], api_name="restore",
                             **corpus_job)
         # Another session (or `rag index`) may change the corpus while this page is open.
@@ -135,7 +138,7 @@ def _sidebar(settings: Settings, h: Handlers) -> SimpleNamespace:
         top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, label="Top-k passages",
                           info="How many chunks retrieval hands to the answerer.")
         gr.HTML('<h2 class="rag-side-title">In use</h2>', padding=False)
-        in_use = gr.HTML(h.in_use_html(), elem_id="rag-in-use", js_on_load=None)
+        in_use = gr.HTML(h.in_use_html(), elem_id="rag-in-use", js_on_load=None, label="in use")
     return SimpleNamespace(new=new, answerer=answerer, top_k=top_k, in_use=in_use)
 
 
@@ -150,17 +153,18 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                                   placeholder="Ask a question about the corpus…", submit_btn="Ask", stop_btn=False,
                                   elem_id="rag-question", autofocus=True)
             with gr.Row(elem_id="rag-input-foot"):
-                notice = gr.HTML("", elem_id="rag-notice", js_on_load=None, padding=False)
+                notice = gr.HTML("", elem_id="rag-notice", js_on_load=None, padding=False, label="notice")
                 gr.HTML(f'<span id="rag-counter" data-max="{settings.max_question_chars}" aria-live="polite"></span>',
                         elem_id="rag-counter-box", js_on_load=None, padding=False)
         with gr.Column(scale=5, min_width=300, elem_id="rag-side-panels"):
-            citations = gr.HTML(CITATIONS_PLACEHOLDER, elem_id="rag-citations", js_on_load=None,
+            citations = gr.HTML(CITATIONS_PLACEHOLDER, elem_id="rag-citations", js_on_load=None, label="citations",
                                 apply_default_css=False)
             # Our own CSS styles these; document text is escaped in ui.viewer.
             viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rag-viewer", container=True, apply_default_css=False,
+                             label="viewer",
                              js_on_load=None)
             with gr.Accordion("Sources retrieved", open=True, elem_id="rag-sources-acc"):
-                sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", apply_default_css=False,
+                sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", apply_default_css=False, label="sources",
                                   js_on_load=None)
             with gr.Accordion("Answer details (citations, trace)", open=False):
                 details = gr.JSON(label="Answer details", elem_id="rag-details")
@@ -193,7 +197,7 @@ def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
                 with gr.Row():
                     confirm_yes = gr.Button("Move to trash", variant="stop", elem_id="rag-confirm-yes")
                     confirm_no = gr.Button("Cancel", variant="secondary", elem_id="rag-confirm-no")
-            status = gr.HTML("", elem_id="rag-corpus-status", js_on_load=None, padding=False)
+            status = gr.HTML("", elem_id="rag-corpus-status", js_on_load=None, padding=False, label="status")
             undo = gr.Button("Undo", visible=False, variant="secondary", elem_id="rag-undo")
             with gr.Accordion("Trash", open=False, elem_id="rag-trash"):
                 trash = [(e.label(), e.id) for e in corpus.trash.entries()]

@@ -163,8 +163,9 @@ def sources_html(answer: Answer, turn: int | None = None) -> str:
         else:
             cos = r["dense"]
             width = round(100 * min(1.0, max(0.0, cos)))
-            sim = (f'<span class="rag-bar" role="img" aria-label="{level(cos)} similarity"><span style="width:{width}%">'
-                   f'</span></span>{cos:.2f} <span class="rag-level rag-{level(cos)}">{level(cos)}</span>')
+            sim = (f'<span class="rag-bar" role="img" aria-label="{level(cos)} similarity">'
+                   f'<span style="width:{width}%"></span></span>{cos:.2f} '
+                   f'<span class="rag-level rag-{level(cos)}">{level(cos)}</span>')
         if r["markers"]:
             cited = " ".join(cite_link(turn, m) if turn is not None else f"[{m}]" for m in r["markers"])
         else:
