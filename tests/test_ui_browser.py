@@ -1,0 +1,521 @@
+"""The chat UI in a real headless Chromium (Debian's ``chromium`` at
+/usr/bin/chromium, driven by Playwright for Python; no browser is downloaded),
+at 1366x900 and at 390x844 with touch.
+
+Covered: phone layout, asking, clicking an inline [1] to the highlighted quote,
+copy (read back from the clipboard as plain text), a reload that finds the
+conversation, stopping a streamed answer, a too-long question that keeps its
+text, the keyboard path, the corpus tab (checks before upload, confirmation,
+undo, refresh from another session), document markup shown as text, the
+Content-Security-Policy, no request leaving 127.0.0.1, and an axe-core scan
+(the npm package, installed by tests/run.sh into .test-deps/).
+
+``RAG_UI_SCREENSHOT_DIR=docs`` also saves the README's screenshots there.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import ui  # noqa: F401  (sets the offline environment before gradio is imported)
+from fake_openai import FakeOpenAI, Reply, cite
+from rag import Settings, ask, build_index
+from rag.loading import document_text
+from ui.app import build_app, serve
+from ui.bubbles import copy_text
+from ui.corpus import safe_name
+from ui.layout import REFRESH_SECONDS
+
+from conftest import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = REPO / ".test-deps" / "node_modules" / "axe-core" / "axe.min.js"
+QUESTION = "Which UN Security Council resolutions were cited?"
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+VIEWS = [pytest.param(DESKTOP, id="desktop-1366x900"), pytest.param(PHONE, id="phone-390x844")]
+HOSTILE_NAME = '<img src=x onerror="window.pwned=1">notes.md'
+HOSTILE_TEXT = ("# Zebra notes\n\nThe zebra committee of Ulaanbaatar approved the yak treaty in 2031 "
+                '![t](http://example.com/t.png) <img src="http://example.com/x.png"> '
+                "<script>window.pwned = 1</script>.\n")
+
+
+@pytest.fixture(scope="module")
+def app_settings(tmp_path_factory) -> Settings:
+    """A writable copy of seeds/ and a real MiniLM + Chroma index, both in tmp."""
+    root = tmp_path_factory.mktemp("ui-browser")
+    shutil.copytree(REPO / "seeds", root / "corpus")
+    s = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(s, progress=False)
+    return s
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """A model that streams its first sentence, then holds the rest until released."""
+    with FakeOpenAI() as f:
+        def reply(request):
+            n = cite(request, "2270")
+            # A sentence is shown once the next one starts: " They" releases the first.
+            chunks = ["The resolutions cited were", " 2270 and 2231", f" [{n}].", " They", " imposed", f" sanctions [{n}]."]
+            return Reply("".join(chunks), chunks=chunks, pause_after=4)
+
+        f.handler = reply
+        yield f
+
+
+@pytest.fixture(scope="module")
+def server(app_settings, fake):
+    settings = app_settings.replace(llm_base_url=fake.url, llm_api_key="test", llm_max_retries=0)
+    app = build_app(settings)
+    _, url, _ = serve(app, "127.0.0.1", free_port(), block=False, quiet=True)
+    yield url
+    fake.release.set()
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get update && apt-get install -y chromium`")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is missing: pip install -e '.[test]' (it drives the system Chromium)")
+    home = tmp_path_factory.mktemp("chromium-home")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)})
+        yield b
+        b.close()
+
+
+class Page:
+    """A fresh browser context (own storage) with one page on the app, recording
+    every request that does not go to the app itself."""
+
+    def __init__(self, browser, server: str, view: dict) -> None:
+        self.server = server
+        self.view = view
+        self.context = browser.new_context(**view)
+        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.page = self.new_page()
+
+    def new_page(self):
+        page = self.context.new_page()
+        page.on("request", lambda r: self.outside.append(r.url)
+                if not r.url.startswith((self.server, "data:", "blob:")) else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        return page
+
+    @property
+    def phone(self) -> bool:
+        return self.view is PHONE
+
+    def open(self, page=None):
+        page = page or self.page
+        page.goto(self.server)
+        page.locator("#rag-question textarea").wait_for(timeout=60_000)
+        # The page script has started (it closes the sidebar on phones, renders saved conversations).
+        page.wait_for_function("() => window.rag && document.querySelector('#rag-history li')", timeout=20_000)
+        return page
+
+    def press(self, locator) -> None:
+        """A tap on the phone, a click on the desktop."""
+        locator.tap() if self.phone else locator.click()
+
+    def ask(self, question: str, page=None) -> None:
+        page = page or self.page
+        box = page.locator("#rag-question textarea")
+        box.fill(question)
+        box.press("Enter")
+        wait_for_answer(page)
+
+    def sidebar(self, page=None, open_: bool = True) -> None:
+        """Open (or close) the sidebar; on the desktop it is open already."""
+        page = page or self.page
+        if page.evaluate("() => document.querySelector('#rag-sidebar').classList.contains('open')") != open_:
+            self.press(page.locator("#rag-sidebar .toggle-button"))
+            page.wait_for_function("o => document.querySelector('#rag-sidebar').classList.contains('open') === o",
+                                   arg=open_, timeout=5_000)
+            page.wait_for_timeout(400)  # the slide-in transition
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def pages(browser, server):
+    opened: list[Page] = []
+
+    def make(view: dict) -> Page:
+        p = Page(browser, server, view)
+        opened.append(p)
+        return p
+
+    yield make
+    for p in opened:
+        p.close()
+
+
+def wait_for_answer(page, timeout: int = 60_000) -> None:
+    """Until the last answer is final (it carries its copy text) and Ask is back."""
+    page.wait_for_function(
+        """() => { const bots = document.querySelectorAll('#rag-chat [data-testid=bot]');
+                   return bots.length && bots[bots.length - 1].querySelector('.rag-copytext')
+                          && !document.querySelector('#rag-question .stop-button'); }""", timeout=timeout)
+
+
+def last_answer(page):
+    return page.locator("#rag-chat [data-testid=bot]").last
+
+
+def screenshot(page, tmp_path: Path, name: str) -> None:
+    shot = tmp_path / name
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("RAG_UI_SCREENSHOT_DIR"):
+        shutil.copyfile(shot, Path(os.environ["RAG_UI_SCREENSHOT_DIR"]) / name)
+
+
+def has_outline(page, selector_js: str) -> bool:
+    """Is the element's focus outline drawn (style not none, at least 2 px)?"""
+    return page.evaluate(f"""() => {{ const e = {selector_js}; if (!e) return false;
+        const s = getComputedStyle(e); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }}""")
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, view):
+    p = pages(view)
+    page = p.open()
+    geometry = page.evaluate("""() => {
+        const r = s => document.querySelector(s).getBoundingClientRect();
+        const box = r('#rag-question textarea');
+        const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+        return {sidebarOpen: document.querySelector('#rag-sidebar').classList.contains('open'),
+                box: [box.left, box.top, box.right, box.bottom], boxOnTop: !!hit && !!hit.closest('#rag-question'),
+                chatTop: r('#rag-chat-col').top, chatLeft: r('#rag-chat-col').left, panelsTop: r('#rag-side-panels').top,
+                scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
+                height: window.innerHeight}; }""")
+    left, top, right, bottom = geometry["box"]
+    assert geometry["boxOnTop"], "something covers the question box"
+    assert 0 <= left and right <= geometry["width"] and 0 <= top and bottom <= geometry["height"]
+    if p.phone:
+        assert not geometry["sidebarOpen"], "the sidebar must start closed on a phone"
+        assert geometry["chatTop"] < geometry["panelsTop"], "the chat comes first on a phone"
+        assert geometry["scrollWidth"] <= geometry["width"] + 1, "the page scrolls sideways"
+    else:
+        assert geometry["sidebarOpen"] and abs(geometry["chatTop"] - geometry["panelsTop"]) < 5
+    examples = page.locator("#rag-chat button.example")
+    examples.first.wait_for(timeout=30_000)
+    texts = examples.all_inner_texts()
+    assert len(texts) == 3 and all(t.strip().endswith("?") for t in texts), texts
+    p.press(examples.first)  # an example asks itself
+    wait_for_answer(page)
+    assert texts[0].strip() in page.locator("#rag-chat [data-testid=user]").last.inner_text()
+    assert last_answer(page).locator("a.rag-cite").count() >= 1
+    assert p.outside == [] and p.errors == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_inline_citation_opens_the_highlighted_quote_and_copy_is_plain_text(pages, view, app_settings, tmp_path):
+    p = pages(view)
+    page = p.open()
+    panel_tops = "() => ['#rag-citations', '#rag-viewer', '#rag-sources-acc'].map(s => " \
+                 "Math.round(document.querySelector(s).getBoundingClientRect().top + window.scrollY))"
+    before = page.evaluate(panel_tops)
+    p.ask(QUESTION)
+    if p.phone:
+        screenshot(page, tmp_path, "screenshot-phone.png")
+    inline = last_answer(page).locator(".rag-answer > p a.rag-cite").first  # the [1] in the text itself
+    assert inline.inner_text() == "[1]"
+    p.press(inline)
+    mark = page.locator("#rag-viewer mark.rag-hit")
+    mark.wait_for(timeout=20_000)
+    expected = ask(QUESTION, settings=app_settings)
+    c = expected.citations[0]
+    assert mark.inner_text() == document_text(app_settings.corpus_dir / c.source)[c.start:c.end]
+    page.wait_for_function(  # in view, inside the viewer's box, and focused for the keyboard
+        """() => { const m = document.querySelector('#rag-viewer mark.rag-hit');
+                   const d = m.closest('.rag-doc').getBoundingClientRect(), r = m.getBoundingClientRect();
+                   return document.activeElement === m && r.top >= d.top - 1 && r.top < d.bottom
+                          && r.top >= 0 && r.top < window.innerHeight; }""", timeout=5_000)
+    assert has_outline(page, "document.activeElement")
+    assert c.source in page.locator("#rag-viewer .rag-viewer-head").inner_text()
+    if not p.phone:  # the right column keeps its place: nothing jumps when answers and sources arrive
+        assert page.evaluate(panel_tops) == before
+        screenshot(page, tmp_path, "screenshot-desktop.png")
+
+    if not p.phone:
+        last_answer(page).hover()
+    p.press(page.locator("#rag-chat button[aria-label='Copy message']").last)  # the last answer's
+    page.wait_for_timeout(300)
+    clipboard = page.evaluate("navigator.clipboard.readText()")
+    assert clipboard == copy_text(expected), clipboard
+    assert "<" not in clipboard and "**" not in clipboard and "rag-" not in clipboard
+    assert clipboard.endswith(f"Sources:\n[1] {c.source} (chars {c.start}-{c.end})")
+    assert p.outside == [] and p.errors == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_reload_finds_the_conversation_which_can_be_reopened_and_deleted(pages, view):
+    p = pages(view)
+    page = p.open()
+    p.ask(QUESTION)
+    page.reload()
+    page.locator("#rag-question textarea").wait_for(timeout=60_000)
+    wait_for_answer(page)  # the conversation came back by itself
+    assert QUESTION in page.locator("#rag-chat [data-testid=user]").first.inner_text()
+    assert "2270" in last_answer(page).inner_text()
+    p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)  # and its citations still open
+    page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
+
+    p.sidebar()
+    p.press(page.locator("#rag-new"))
+    page.locator("#rag-chat button.example").first.wait_for(timeout=20_000)  # an empty chat again
+    p.sidebar()
+    saved = page.locator("#rag-history button.rag-conv-open", has_text=QUESTION[:30])
+    assert saved.count() == 1
+    p.press(saved)
+    wait_for_answer(page)
+    assert "2270" in last_answer(page).inner_text()
+
+    p.sidebar()
+    p.press(page.locator("#rag-history button.rag-conv-del").first)
+    p.press(page.locator("#rag-history button.rag-conv-yes"))  # asked first, then deleted
+    page.locator("#rag-history .rag-conv-none").wait_for(timeout=5_000)
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('rag-citations:conv:'))") == []
+    assert p.outside == [] and p.errors == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_stop_a_streaming_answer_keeps_what_arrived(pages, view, fake):
+    fake.release.clear()
+    p = pages(view)
+    page = p.open()
+    p.sidebar()
+    p.press(page.locator("#rag-sidebar label", has_text=re.compile(r"^\s*Model")))
+    p.sidebar(open_=False) if p.phone else None
+    box = page.locator("#rag-question textarea")
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.wait_for_function("() => { const b = document.querySelectorAll('#rag-chat [data-testid=bot]');"
+                           " return b.length && b[b.length - 1].innerText.includes('2270 and 2231'); }",
+                           timeout=30_000)
+    stop = page.locator("#rag-question .stop-button")
+    assert stop.is_visible() and "sanctions" not in last_answer(page).inner_text()
+    p.press(stop)
+    page.locator("#rag-chat .rag-stopped").wait_for(timeout=10_000)
+    fake.release.set()
+    answer = last_answer(page).inner_text()
+    assert "2270 and 2231" in answer and "sanctions" not in answer
+    page.locator("#rag-question .submit-button").wait_for(timeout=10_000)  # Ask is back
+    assert "Stopped" in page.locator("#rag-notice").inner_text()
+    page.wait_for_timeout(1_500)  # the model's held-back sentence never arrives
+    assert "sanctions" not in last_answer(page).inner_text()
+    page.reload()  # the stopped answer was saved as stopped
+    page.locator("#rag-chat .rag-stopped").wait_for(timeout=30_000)
+    assert p.outside == [] and p.errors == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_too_long_question_keeps_its_text_with_the_reason_under_the_box(pages, view):
+    p = pages(view)
+    page = p.open()
+    text = "Which resolutions " + "were cited " * 200
+    box = page.locator("#rag-question textarea")
+    box.fill(text)
+    page.wait_for_function("() => document.getElementById('rag-counter').textContent.includes('over the 2,000 limit')",
+                           timeout=5_000)
+    assert page.locator("#rag-counter").inner_text().startswith(f"{len(text.strip()) - 2000:,} characters over")
+    box.press("Enter")
+    notice = page.locator("#rag-notice [role=alert]")
+    notice.wait_for(timeout=20_000)
+    assert "limit is 2,000" in notice.inner_text()
+    page.locator("#rag-question .submit-button").wait_for(timeout=10_000)
+    assert box.input_value() == text  # kept, to shorten it
+    assert page.locator("#rag-chat [data-testid=bot]").count() == 0  # never a chat answer
+    assert p.outside == [] and p.errors == []
+
+
+def test_keyboard_path_through_input_citation_viewer_and_back(pages):
+    p = pages(DESKTOP)
+    page = p.open()
+    box = page.locator("#rag-question textarea")
+    box.focus()
+    assert has_outline(page, "document.querySelector('#rag-question textarea')")
+    page.keyboard.type("Which UN Security Council resolutions were cited?")
+    page.keyboard.press("Enter")
+    wait_for_answer(page)
+    box.focus()
+    for _ in range(40):  # back from the box into the answer
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("() => !!document.activeElement.closest('#rag-chat') && "
+                         "document.activeElement.matches('a.rag-cite')"):
+            break
+    else:
+        pytest.fail("Shift+Tab from the question box never reached a citation link")
+    assert has_outline(page, "document.activeElement")
+    href = page.evaluate("() => document.activeElement.getAttribute('href')")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('mark.rag-hit')",
+                           timeout=20_000)
+    for _ in range(6):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("() => document.activeElement.matches('a.rag-back')"):
+            break
+    else:
+        pytest.fail("no 'Back to the answer' link before the source text")
+    page.keyboard.press("Enter")
+    page.wait_for_function("h => document.activeElement.matches('#rag-chat a.rag-cite') && "
+                           "document.activeElement.getAttribute('href') === h", arg=href, timeout=5_000)
+    assert p.outside == [] and p.errors == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_axe_finds_no_serious_or_critical_violations(pages, view):
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE}: tests/run.sh installs it (npm install --prefix .test-deps axe-core)")
+    p = pages(view)
+    page = p.open()
+    p.ask(QUESTION)
+    p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)
+    page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || '')).slice(0, 5)}))""")
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert bad == [], json.dumps(bad, indent=1)
+    assert p.outside == []
+
+
+def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, server, app_settings, tmp_path):
+    from gradio_client import Client, handle_file
+
+    hostile = tmp_path / HOSTILE_NAME  # a legal file name on Linux
+    hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
+    name = safe_name(HOSTILE_NAME)
+    c = Client(server, verbose=False)
+    status, *_ = c.predict([handle_file(str(hostile))], api_name="/upload")
+    assert "Added:" in status and html.escape(name) in status, status
+    try:
+        p = pages(DESKTOP)
+        page = p.open()
+        response = page.goto(p.server)
+        csp = response.headers.get("content-security-policy", "")
+        assert "img-src 'self' data: blob:" in csp and "connect-src 'self'" in csp
+        page.locator("#rag-question textarea").wait_for(timeout=60_000)
+        page.wait_for_function("() => window.rag", timeout=20_000)
+        p.ask("Who approved the yak treaty?")
+        p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)
+        page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
+        shown = last_answer(page).inner_text() + page.locator("#rag-viewer").inner_text()
+        assert "![t](http://example.com/t.png)" in shown and '<img src="http://example.com/x.png">' in shown
+        assert "<script>window.pwned = 1</script>" in page.locator("#rag-viewer").inner_text()
+        images = page.evaluate("() => [...document.querySelectorAll('img')].map(i => i.getAttribute('src'))")
+        assert not [s for s in images if s and "example.com" in s], images
+        assert page.evaluate("() => window.pwned") is None
+        assert name in page.locator("#rag-viewer .rag-viewer-head").inner_text()  # the cleaned name, as text
+        html = page.content()
+        for path in (app_settings.corpus_dir, app_settings.index_dir, REPO):
+            assert str(path) not in html, f"the page shows the server path {path}"
+        assert p.outside == [], f"the page made outbound requests: {p.outside}"
+        # And were markup ever to slip through, the policy would stop the fetch.
+        blocked = page.evaluate("""() => new Promise(done => {
+            document.addEventListener('securitypolicyviolation', e => done(e.blockedURI), {once: true});
+            const img = new Image(); img.src = 'http://example.com/probe.png';
+            setTimeout(() => done(null), 5000); })""")
+        assert blocked == "http://example.com/probe.png"
+    finally:
+        c.predict(name, api_name="/remove")
+
+
+def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows_other_sessions(
+        pages, server, app_settings, tmp_path):
+    from gradio_client import Client, handle_file
+
+    p = pages(DESKTOP)
+    page = p.open()
+    p.press(page.get_by_role("tab", name="Corpus"))
+    table_rows = page.locator("#rag-files tbody tr")
+    table_rows.first.wait_for(timeout=20_000)
+    n_files = table_rows.count()
+
+    p.press(page.locator("#rag-add"))  # nothing chosen: a message that stays, the table stays too
+    status = page.locator("#rag-corpus-status [role=alert]")
+    status.wait_for(timeout=10_000)
+    assert "Choose one or more" in status.inner_text()
+    page.wait_for_timeout(4_000)
+    assert status.is_visible() and table_rows.count() == n_files
+
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * (21 * 1024 * 1024))
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ")
+    page.locator("#rag-upload input[type=file]").set_input_files([str(big), str(exe)])
+    check = page.locator("#rag-upload-check[role=alert]")
+    check.wait_for(timeout=10_000)
+    text = check.inner_text()
+    assert "big.txt: 21.0 MB, over the 20.0 MB limit" in text and "tool.exe: not a supported type" in text
+    page.wait_for_timeout(4_000)
+    assert check.is_visible() and "big.txt" in check.inner_text()  # persistent, not a toast
+
+    name = "003_570d4b081ac06c31.txt"
+    dropdown = page.locator("#rag-remove input")
+    dropdown.click()
+    dropdown.fill(name)
+    dropdown.press("Enter")
+    p.press(page.locator("#rag-remove-btn"))
+    confirm = page.locator("#rag-confirm")
+    confirm.wait_for(state="visible", timeout=10_000)
+    assert name in confirm.inner_text() and (app_settings.corpus_dir / name).exists()  # asked first
+    p.press(page.locator("#rag-confirm-yes"))
+    page.locator("#rag-corpus-status", has_text="Moved to the trash").wait_for(timeout=60_000)
+    assert not (app_settings.corpus_dir / name).exists()
+    page.wait_for_function("n => ![...document.querySelectorAll('#rag-files tbody tr')].some(r => "
+                           "r.innerText.includes(n))", arg=name, timeout=10_000)
+    p.press(page.locator("#rag-undo"))
+    page.locator("#rag-corpus-status", has_text="Restored").wait_for(timeout=60_000)
+    assert (app_settings.corpus_dir / name).exists()
+
+    # Another session adds a file: this open page lists it without any click.
+    other = tmp_path / "other-session.txt"
+    other.write_text("The other session wrote about the walrus accord of 2044.\n")
+    c = Client(server, verbose=False)
+    c.predict([handle_file(str(other))], api_name="/upload")
+    try:
+        page.locator("#rag-files tbody tr", has_text="other-session.txt").wait_for(
+            timeout=(REFRESH_SECONDS + 15) * 1000)
+    finally:
+        c.predict("other-session.txt", api_name="/remove")
+    assert p.outside == [] and p.errors == []
+
+
+def test_two_sessions_in_two_tabs_keep_their_own_conversations(pages):
+    p = pages(DESKTOP)
+    a = p.open()
+    b = p.open(p.new_page())  # a second tab of the same browser: shared storage, own session
+    p.ask(QUESTION, a)
+    p.ask("Where is MCAS Futenma to be relocated?", b)
+    a.reload()
+    b.reload()
+    for page, mine, theirs in ((a, "Security Council", "Futenma"), (b, "Futenma", "Security Council")):
+        page.locator("#rag-question textarea").wait_for(timeout=60_000)
+        wait_for_answer(page)
+        users = page.locator("#rag-chat [data-testid=user]").all_inner_texts()
+        assert len(users) == 1 and mine in users[0] and theirs not in users[0]
+        page.wait_for_function("() => document.querySelectorAll('#rag-history li.rag-conv').length === 2",
+                               timeout=10_000)  # both conversations are listed in both tabs
+    assert p.outside == [] and p.errors == []
