@@ -129,6 +129,10 @@ class Page:
         page.locator("#rag-question textarea").wait_for(timeout=60_000)
         # The page script has started (it closes the sidebar on phones, renders saved conversations).
         page.wait_for_function("() => window.rag && document.querySelector('#rag-history li')", timeout=20_000)
+        # The sidebar settles: closed on a phone, open on the desktop, its slide finished.
+        page.wait_for_function("o => document.querySelector('#rag-sidebar').classList.contains('open') === o",
+                               arg=not self.phone, timeout=5_000)
+        page.wait_for_timeout(500)
         return page
 
     def press(self, locator) -> None:
@@ -203,13 +207,13 @@ def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, v
         const r = s => document.querySelector(s).getBoundingClientRect();
         const box = r('#rag-question textarea');
         const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
-        return {sidebarOpen: document.querySelector('#rag-sidebar').classList.contains('open'),
+        return {hit: hit && hit.outerHTML.slice(0, 200), sidebarOpen: document.querySelector('#rag-sidebar').classList.contains('open'),
                 box: [box.left, box.top, box.right, box.bottom], boxOnTop: !!hit && !!hit.closest('#rag-question'),
                 chatTop: r('#rag-chat-col').top, chatLeft: r('#rag-chat-col').left, panelsTop: r('#rag-side-panels').top,
                 scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
                 height: window.innerHeight}; }""")
     left, top, right, bottom = geometry["box"]
-    assert geometry["boxOnTop"], "something covers the question box"
+    assert geometry["boxOnTop"], f"something covers the question box: {geometry['hit']}"
     assert 0 <= left and right <= geometry["width"] and 0 <= top and bottom <= geometry["height"]
     if p.phone:
         assert not geometry["sidebarOpen"], "the sidebar must start closed on a phone"
@@ -406,10 +410,12 @@ def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, ser
 
     hostile = tmp_path / HOSTILE_NAME  # a legal file name on Linux
     hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
-    name = safe_name(HOSTILE_NAME)
     c = Client(server, verbose=False)
     status, *_ = c.predict([handle_file(str(hostile))], api_name="/upload")
-    assert "Added:" in status and html.escape(name) in status, status
+    added = re.search(r"Added:</b> <code>([^<]*)</code>", status)
+    assert added, status
+    name = html.unescape(added.group(1))  # the plain name the app made of it (the client escapes some characters)
+    assert name == safe_name(name) and "<" not in name and name.endswith("notes.md")
     try:
         p = pages(DESKTOP)
         page = p.open()
@@ -428,9 +434,9 @@ def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, ser
         assert not [s for s in images if s and "example.com" in s], images
         assert page.evaluate("() => window.pwned") is None
         assert name in page.locator("#rag-viewer .rag-viewer-head").inner_text()  # the cleaned name, as text
-        html = page.content()
+        markup = page.content()
         for path in (app_settings.corpus_dir, app_settings.index_dir, REPO):
-            assert str(path) not in html, f"the page shows the server path {path}"
+            assert str(path) not in markup, f"the page shows the server path {path}"
         assert p.outside == [], f"the page made outbound requests: {p.outside}"
         # And were markup ever to slip through, the policy would stop the fetch.
         blocked = page.evaluate("""() => new Promise(done => {
@@ -449,16 +455,16 @@ def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows
     p = pages(DESKTOP)
     page = p.open()
     p.press(page.get_by_role("tab", name="Corpus"))
-    table_rows = page.locator("#rag-files tbody tr")
-    table_rows.first.wait_for(timeout=20_000)
-    n_files = table_rows.count()
+    page.locator("#rag-files", has_text="000_6cae30295beecc41.txt").wait_for(timeout=20_000)
+    listed = "() => [...document.querySelectorAll('#rag-files tbody tr')].map(r => r.innerText).filter(t => t.includes('.'))"
+    n_files = len(page.evaluate(listed))
 
     p.press(page.locator("#rag-add"))  # nothing chosen: a message that stays, the table stays too
     status = page.locator("#rag-corpus-status [role=alert]")
     status.wait_for(timeout=10_000)
     assert "Choose one or more" in status.inner_text()
     page.wait_for_timeout(4_000)
-    assert status.is_visible() and table_rows.count() == n_files
+    assert status.is_visible() and len(page.evaluate(listed)) == n_files
 
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * (21 * 1024 * 1024))
@@ -478,9 +484,8 @@ def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows
     dropdown.fill(name)
     dropdown.press("Enter")
     p.press(page.locator("#rag-remove-btn"))
-    confirm = page.locator("#rag-confirm")
-    confirm.wait_for(state="visible", timeout=10_000)
-    assert name in confirm.inner_text() and (app_settings.corpus_dir / name).exists()  # asked first
+    page.locator("#rag-confirm-yes").wait_for(state="visible", timeout=10_000)
+    assert name in page.locator("#rag-confirm").first.inner_text() and (app_settings.corpus_dir / name).exists()  # asked first
     p.press(page.locator("#rag-confirm-yes"))
     page.locator("#rag-corpus-status", has_text="Moved to the trash").wait_for(timeout=60_000)
     assert not (app_settings.corpus_dir / name).exists()
@@ -496,8 +501,8 @@ def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows
     c = Client(server, verbose=False)
     c.predict([handle_file(str(other))], api_name="/upload")
     try:
-        page.locator("#rag-files tbody tr", has_text="other-session.txt").wait_for(
-            timeout=(REFRESH_SECONDS + 15) * 1000)
+        page.wait_for_function("() => document.querySelector('#rag-files').innerText.includes('other-session.txt')",
+                               timeout=(REFRESH_SECONDS + 15) * 1000)
     finally:
         c.predict("other-session.txt", api_name="/remove")
     assert p.outside == [] and p.errors == []

@@ -47,6 +47,10 @@ class Turn:
         return self.answer is None and not self.stopped
 
 
+def new_id() -> str:
+    return "c" + secrets.token_hex(8)
+
+
 @dataclass
 class Conversation:
     """The turns of one session. Message ``2*i`` is turn i's question and
@@ -54,7 +58,7 @@ class Conversation:
 
     turns: list[Turn] = field(default_factory=list)
     selected: int | None = None  # the turn whose citations the side panels show
-    id: str = field(default_factory=lambda: "c" + secrets.token_hex(8))
+    id: str = field(default_factory=lambda: new_id())
     created: float = field(default_factory=time.time)
 
     def history(self) -> list[dict]:

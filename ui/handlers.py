@@ -22,7 +22,7 @@ from rag.examples import example_questions
 from rag.indexing import indexed_files
 from rag.providers import embedding_name
 
-from .chat import Conversation, Turn, feedback_record, store_feedback
+from .chat import Conversation, Turn, feedback_record, new_id, store_feedback
 from .corpus import Corpus
 from .security import known_paths, public_location, public_message
 from .store import from_record, record_json
@@ -61,7 +61,10 @@ def notice_html(message: str, kind: str = "error") -> str:
 
 def outbox(op: str, **payload) -> str:
     """A message to the page script that keeps conversations in the browser."""
-    return json.dumps({"op": op, "n": time.time_ns(), **payload}, ensure_ascii=False)
+    # The outbox renders nothing, but its value is HTML-typed: keep document text
+    # from ever looking like markup there ("<" is "\u003c" to JSON.parse).
+    text = json.dumps({"op": op, "n": time.time_ns(), **payload}, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _out(**values) -> tuple:
@@ -100,6 +103,10 @@ class Handlers:
             return
         q = question.strip()
         settings = self.settings.replace(answerer=answerer or self.settings.answerer, top_k=int(top_k))
+        if not conv.turns:
+            # gr.State copies its initial value into every session, id included: a
+            # conversation gets its own id when it starts, so two tabs never share one.
+            conv.id, conv.created = new_id(), time.time()
         history = conv.history()  # before this turn is added
         turn = Turn(q, answerer=settings.answerer, top_k=settings.top_k)
         conv.turns.append(turn)

@@ -124,8 +124,8 @@ def _sidebar(settings: Settings, h: Handlers) -> SimpleNamespace:
     if model_configured(settings):
         choices.append((f"Model — {settings.llm_model} (OpenAI-compatible)", "openai"))
     value = settings.answerer if settings.answerer in [v for _, v in choices] else "extractive"
-    # Open on wide screens; the page script closes it on phones before anything is drawn over the chat.
-    with gr.Sidebar(label="Conversations and settings", open=True, width=300, elem_id="rag-sidebar"):
+    # Closed at first, so it never covers a phone's chat; the page script opens it on wide screens.
+    with gr.Sidebar(label="Conversations and settings", open=False, width=300, elem_id="rag-sidebar"):
         new = gr.Button("New conversation", variant="primary", size="sm", elem_id="rag-new")
         gr.HTML('<h2 class="rag-side-title" id="rag-history-title">Conversations</h2>'
                 '<p class="rag-muted rag-history-note">Kept in this browser only.</p>'

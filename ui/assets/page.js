@@ -231,6 +231,7 @@
   function sidebarToggle() { return $("#rag-sidebar .toggle-button") || $(".sidebar .toggle-button"); }
   function sidebarOpen() { const s = $("#rag-sidebar") || $(".sidebar"); return !!s && s.classList.contains("open"); }
   function closeSidebarOnPhone() { if (narrow() && sidebarOpen()) sidebarToggle()?.click(); }
+  function openSidebarOnDesktop() { if (!narrow() && !sidebarOpen()) sidebarToggle()?.click(); }
   function labelToggle() {
     const t = sidebarToggle();
     if (!t) return;
@@ -268,6 +269,7 @@
     if (!ready && Date.now() - started < 15000) return;
     clearInterval(boot);
     closeSidebarOnPhone();
+    openSidebarOnDesktop();
     renderHistory();
     labelToggle();
     observer.observe(document.body, {childList: true, subtree: true});
