@@ -18,6 +18,17 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
+step "axe-core for the accessibility scan (npm package, into .test-deps/, git-ignored)"
+AXE_VERSION=4.14.1
+if ! command -v npm >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq npm >/dev/null
+fi
+if ! grep -q "\"version\": \"$AXE_VERSION\"" .test-deps/node_modules/axe-core/package.json 2>/dev/null; then
+  npm install --prefix .test-deps --no-audit --no-fund --no-save --silent "axe-core@$AXE_VERSION"
+fi
+echo "axe-core $AXE_VERSION"
+
 if [ -f tests/install_local_llm.sh ]; then
   step "local OpenAI-compatible model server (llama.cpp + SmolLM2)"
   bash tests/install_local_llm.sh
