@@ -142,8 +142,11 @@ class Page:
     def ask(self, question: str, page=None) -> None:
         page = page or self.page
         box = page.locator("#rag-question textarea")
+        asked = page.locator("#rag-chat [data-testid=user]").count()
         box.fill(question)
         box.press("Enter")
+        page.wait_for_function("n => document.querySelectorAll('#rag-chat [data-testid=user]').length > n",
+                               arg=asked, timeout=30_000)
         wait_for_answer(page)
 
     def sidebar(self, page=None, open_: bool = True) -> None:
@@ -523,4 +526,26 @@ def test_two_sessions_in_two_tabs_keep_their_own_conversations(pages):
         assert len(users) == 1 and mine in users[0] and theirs not in users[0]
         page.wait_for_function("() => document.querySelectorAll('#rag-history li.rag-conv').length === 2",
                                timeout=10_000)  # both conversations are listed in both tabs
+    assert p.outside == [] and p.errors == []
+
+
+def test_reload_mid_stream_keeps_the_question_marked_unanswered(pages, fake):
+    fake.release.clear()
+    p = pages(DESKTOP)
+    page = p.open()
+    page.locator("#rag-sidebar label", has_text=re.compile(r"^\s*Model")).click()
+    box = page.locator("#rag-question textarea")
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.wait_for_function("() => { const b = document.querySelectorAll('#rag-chat [data-testid=bot]');"
+                           " return b.length && b[b.length - 1].innerText.includes('2270 and 2231'); }",
+                           timeout=30_000)
+    page.reload()
+    page.locator("#rag-chat .rag-stopped").wait_for(timeout=30_000)
+    fake.release.set()
+    assert QUESTION in page.locator("#rag-chat [data-testid=user]").last.inner_text()
+    assert "reloaded while this question was being answered" in last_answer(page).inner_text()
+    page.locator("#rag-question .submit-button").wait_for(timeout=10_000)  # the page is usable again
+    p.ask("Where is MCAS Futenma to be relocated?")
+    assert "Futenma" in page.locator("#rag-chat [data-testid=user]").last.inner_text()
     assert p.outside == [] and p.errors == []
