@@ -211,7 +211,7 @@ class Engine:
             # 2 + 3. select evidence (or build the prompt) and answer
             t = time.perf_counter()
             answer = None
-            for item in self._answer(answerer, query, passages, retriever, query_vector):
+            for item in self._answer(answerer, query, passages, retriever, query_vector, settings):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -227,12 +227,14 @@ class Engine:
                 part_passages = retriever.search(part, settings.top_k, query_vector=part_vector, timings=timings)
                 passages += [p for p in part_passages if p not in passages]
                 t = time.perf_counter()
-                *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector)
+                *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector, settings)
                 timings["answer"] = timings.get("answer", 0.0) + time.perf_counter() - t
                 answered.append((part, part_answer))
-            answer = merge_answers(answered)
+            answer = finish_answer(merge_answers(answered), settings)
             yield answer.text
-        answer = finish_answer(answer, settings)  # balanced quote marks, no statement cut at its colon
+        # Balanced quote marks, no statement cut at its colon (a no-op on an answer finished above;
+        # a model's streamed text is finished here, and the final Answer is authoritative).
+        answer = finish_answer(answer, settings)
 
         trace = {
             "question": q,
@@ -267,12 +269,13 @@ class Engine:
         return out
 
     @staticmethod
-    def _answer(answerer, query, passages, retriever, query_vector) -> Iterator[str | Answer]:
+    def _answer(answerer, query, passages, retriever, query_vector, settings) -> Iterator[str | Answer]:
         """The answerer's text pieces, then its Answer (streaming when it can)."""
         if hasattr(answerer, "stream"):
             yield from answerer.stream(query, passages, retriever, query_vector)
         else:
-            answer = answerer.answer(query, passages, retriever, query_vector)
+            # Finished before its text is sent, so what streams is what the Answer says.
+            answer = finish_answer(answerer.answer(query, passages, retriever, query_vector), settings)
             yield answer.text
             yield answer
 
