@@ -44,8 +44,8 @@ QUESTION = "Which UN Security Council resolutions were cited?"
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
 VIEWS = [pytest.param(DESKTOP, id="desktop-1366x900"), pytest.param(PHONE, id="phone-390x844")]
-HOSTILE_NAME = '<img src=x onerror="window.pwned=1">notes.md'
-HOSTILE_TEXT = ("# Zebra notes\n\nThe zebra committee of Ulaanbaatar approved the yak treaty in 2031 "
+HOSTILE_NAME = '<img src=x onerror="window.pwned=1">notes.txt'  # plain text: the loader keeps markup as is
+HOSTILE_TEXT = ("Zebra notes\n\nThe zebra committee of Ulaanbaatar approved the yak treaty in 2031 "
                 '![t](http://example.com/t.png) <img src="http://example.com/x.png"> '
                 "<script>window.pwned = 1</script>.\n")
 
@@ -418,7 +418,7 @@ def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, ser
     added = re.search(r"Added:</b> <code>([^<]*)</code>", status)
     assert added, status
     name = html.unescape(added.group(1))  # the plain name the app made of it (the client escapes some characters)
-    assert name == safe_name(name) and "<" not in name and name.endswith("notes.md")
+    assert name == safe_name(name) and "<" not in name and name.endswith("notes.txt")
     try:
         p = pages(DESKTOP)
         page = p.open()
@@ -447,8 +447,21 @@ def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, ser
             const img = new Image(); img.src = 'http://example.com/probe.png';
             setTimeout(() => done(null), 5000); })""")
         assert blocked == "http://example.com/probe.png"
+        # The listener sees even a blocked attempt: so the empty list above means none was made.
+        assert p.outside == ["http://example.com/probe.png"]
+        p.outside.clear()
+        # A Markdown file's headings become the passage's heading path, shown in the viewer.
+        guide = tmp_path / "guide.md"
+        guide.write_text("# Walrus guide\n\n## Install\n\nThe walrus installer needs the accord of 2044.\n")
+        c.predict([handle_file(str(guide))], api_name="/upload")
+        p.ask("What does the walrus installer need?")
+        p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)
+        page.locator("#rag-viewer", has_text="guide.md").wait_for(timeout=20_000)
+        assert "Walrus guide > Install" in page.locator("#rag-viewer .rag-heading-path").inner_text()
+        assert p.outside == []
     finally:
         c.predict(name, api_name="/remove")
+        c.predict("guide.md", api_name="/remove")
 
 
 def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows_other_sessions(
