@@ -13,6 +13,11 @@ into suite metrics; :func:`check_thresholds` compares them with the suite's bar.
 >>> r.fact_ok, r.citation_precision, r.quotes_valid, r.passed
 (True, 1.0, 1, True)
 
+A fact counts (``fact_ok``) only when the answer holds every fact group, cites
+a file the case expects (when it names files), and is at most
+:data:`MAX_ANSWER_CHARS` characters long: a reader must be able to use it.
+``facts_in_answer`` is the lenient check (the facts anywhere in the answer).
+
 Why not ragas: ragas 0.4.3 has ID-based context recall/precision without an LLM,
 but they are a few lines of set arithmetic, while the package cannot be
 installed next to our openai==3.54.0 / langchain-openai==1.7.3 pins (pip:
@@ -35,6 +40,8 @@ from .normalize import has_fact
 from .suite import Case, Threshold
 
 CorpusText = Callable[[str], "str | None"]
+# An answer longer than this is a passage to read, not an answer.
+MAX_ANSWER_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class CaseResult:
     retrieved: list[str] = field(default_factory=list)    # passage sources, best first
     facts_found: list[bool] = field(default_factory=list)
     fact_ok: bool | None = None
+    facts_in_answer: bool | None = None
+    answer_chars: int = 0
     forbidden_found: list[str] = field(default_factory=list)
     retrieval_recall: float | None = None
     reciprocal_rank: float | None = None
@@ -103,9 +112,11 @@ def score_case(case: Case, answer, latency_s: float | None, corpus_text: CorpusT
 
     r: dict = {"retrieved": retrieved, "citations": citations, "quotes_total": len(citations),
                "quotes_valid": sum(c["valid"] for c in citations)}
+    right_file = not expected or any(matches(s, p) for s in cited for p in expected)
+    short = len(answer.text) <= MAX_ANSWER_CHARS
     if case.facts and not case.refuse:
         found = [not answer.refused and any(has_fact(answer.text, alt) for alt in g) for g in case.facts]
-        r.update(facts_found=found, fact_ok=all(found))
+        r.update(facts_found=found, facts_in_answer=all(found), fact_ok=all(found) and right_file and short)
     if not answer.refused:
         r["forbidden_found"] = [f for f in case.forbidden if has_fact(answer.text, f)]
     if expected and not case.refuse:
@@ -124,6 +135,8 @@ def score_case(case: Case, answer, latency_s: float | None, corpus_text: CorpusT
     for group, ok in zip(case.facts, r.get("facts_found", [])):
         if not ok and not answer.refused:
             failures.append("missing fact: " + " | ".join(group))
+    if not case.refuse and not answer.refused and not short:
+        failures.append(f"answer too long ({len(answer.text)} characters > {MAX_ANSWER_CHARS})")
     failures += [f"unsupported claim: {f}" for f in r.get("forbidden_found", [])]
     if r.get("citation_recall") is not None and r["citation_recall"] < 1.0 and not answer.refused:
         failures.append(f"expected source not cited ({case.sources_mode} of "
@@ -131,7 +144,7 @@ def score_case(case: Case, answer, latency_s: float | None, corpus_text: CorpusT
     failures += [f"quote not verbatim at {c['source']}:{c['start']}-{c['end']}" for c in citations if not c["valid"]]
     return CaseResult(id=case.id, category=case.category, question=case.question,
                       refuse_expected=case.refuse, refused=answer.refused, answer=answer.text,
-                      latency_s=latency_s, failures=failures, **r)
+                      answer_chars=len(answer.text), latency_s=latency_s, failures=failures, **r)
 
 
 def error_result(case: Case, message: str, latency_s: float | None) -> CaseResult:
@@ -140,6 +153,7 @@ def error_result(case: Case, message: str, latency_s: float | None) -> CaseResul
                       refused=False, answer="", latency_s=latency_s, error=message,
                       facts_found=[False] * len(case.facts) if not case.refuse else [],
                       fact_ok=False if case.facts and not case.refuse else None,
+                      facts_in_answer=False if case.facts and not case.refuse else None,
                       failures=[f"error: {message}"])
 
 
@@ -163,6 +177,7 @@ def aggregate(results: list[CaseResult]) -> dict:
         "passed": sum(r.passed for r in results),
         "pass_rate": mean(r.passed for r in results),
         "fact_accuracy": mean(r.fact_ok for r in results),
+        "fact_in_answer": mean(r.facts_in_answer for r in results),
         "fact_recall": mean(f for r in results for f in r.facts_found),
         "retrieval_recall": mean(r.retrieval_recall for r in results),
         "mrr": mean(r.reciprocal_rank for r in results),

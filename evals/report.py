@@ -165,3 +165,27 @@ def compare(old: dict, new: dict) -> str:
     changed += [f"  {cid}: removed" for cid in old_cases if cid not in new_cases]
     out.append(f"{len(better)} better, {len(worse)} worse, {len(changed)} other changes")
     return "\n".join(out + worse + changed + better)
+
+
+def overview(results: list[dict], markdown: bool = False) -> str:
+    """One row per suite: the answerer's fact accuracy beside the baseline's
+    (and the baseline's lenient "facts anywhere in the answer"), refusals,
+    quotes, latency and the threshold verdict."""
+    headers = ["suite", "cases", "pass", "facts", "top-chunk facts", "(any length)", "margin", "refR", "quotes",
+               "p50", "p95", "result"]
+    rows = []
+    for r in results:
+        s = r["summary"]
+        b = (r.get("baseline") or {}).get("summary") or {}
+        margin = (None if s["fact_accuracy"] is None or b.get("fact_accuracy") is None
+                  else s["fact_accuracy"] - b["fact_accuracy"])
+        rows.append([r["suite"], str(s["cases"]), fmt(s["pass_rate"], "pass_rate"),
+                     fmt(s["fact_accuracy"], "fact_accuracy"), fmt(b.get("fact_accuracy"), "fact_accuracy"),
+                     fmt(b.get("fact_in_answer"), "fact_accuracy"),
+                     "n/a" if margin is None else f"{100 * margin:+.1f}",
+                     fmt(s["refusal_recall"], "refusal_recall"), fmt(s["quote_validity"], "quote_validity"),
+                     fmt(s["latency_p50_s"], "latency_p50_s"), fmt(s["latency_p95_s"], "latency_p95_s"),
+                     "PASS" if r["passed"] else "FAIL"])
+    note = ("facts: fact in the answer, a right file cited, answer <= 400 characters; "
+            "(any length): the baseline's facts anywhere in its chunk")
+    return table(headers, rows, markdown=markdown) + "\n\n" + note

@@ -1,7 +1,7 @@
 """``rag eval``: run eval suites through :func:`rag.ask` and report.
 
-    rag eval                                   # evals/seeds.yaml -> evals/reports/<timestamp>/
-    rag eval my_suite.yaml --answerer openai --out /tmp/eval
+    rag eval                                   # every suite in evals/ -> evals/reports/<timestamp>/
+    rag eval evals/seeds.yaml --answerer openai --out /tmp/eval
     rag eval --case 'who-*'                    # only some cases (thresholds of absent categories: n/a)
     rag eval --compare OLD.json NEW.json       # what got better / worse, case by case
 
@@ -28,12 +28,18 @@ from rag.loading import CorpusError, document_text
 from rag.settings import ANSWERERS, SettingsError
 
 from .metrics import aggregate, by_category, check_thresholds, error_result, score_case
-from .report import chart, compare, markdown, summary_text
+from .report import chart, compare, markdown, overview, summary_text
 from .suite import Suite, SuiteError, load_suite
 
 EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_SUITE = EVALS_DIR / "seeds.yaml"
 REPORTS_DIR = EVALS_DIR / "reports"
+BASELINE = "top-chunk"
+
+
+def default_suites() -> list[Path]:
+    """Every suite in evals/: each corpus's tuning suite, then its held-out split."""
+    return sorted(EVALS_DIR.glob("*.yaml"), key=lambda p: (p.stem.removesuffix("-heldout"), p.stem))
 
 
 def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) -> Settings:
@@ -56,9 +62,20 @@ def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) ->
     return s.replace(index_dir=index_dir) if index_dir else s
 
 
-def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, progress: bool = True) -> dict:
-    """Index the suite's corpus (incrementally), ask every case, score it.
-    Returns the JSON-ready result (see evals/README.md "Results")."""
+def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, progress: bool = True,
+              baseline: bool = True) -> dict:
+    """Index the suite's corpus (incrementally), ask every case, score it; then
+    score the ``top-chunk`` baseline on the same cases (unless ``baseline`` is
+    False). Returns the JSON-ready result (see evals/README.md "Results")."""
+    result = _run(suite, settings, only, progress)
+    if baseline and settings.answerer != BASELINE:
+        base = _run(suite, settings.replace(answerer=BASELINE), only, progress)
+        result["baseline"] = {"answerer": BASELINE, "summary": base["summary"],
+                              "by_category": base["by_category"]}
+    return result
+
+
+def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: bool) -> dict:
     from tqdm import tqdm
 
     cases = [c for c in suite.cases if not only or any(fnmatch.fnmatchcase(c.id, p) for p in only)]
@@ -128,7 +145,10 @@ def write_outputs(result: dict, out_dir: Path, stem: str) -> list[Path]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag eval", description="Run eval suites (format: evals/README.md).")
-    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE", help=f"suite files (default: {DEFAULT_SUITE})")
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE",
+                   help=f"suite files (default: every *.yaml in {EVALS_DIR})")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false",
+                   help=f"do not score the {BASELINE} baseline beside the answerer")
     p.add_argument("--answerer", choices=ANSWERERS, help="answerer to evaluate (default: RAG_ANSWERER)")
     p.add_argument("--top-k", dest="top_k", type=int, help="passages to retrieve (default: RAG_TOP_K)")
     p.add_argument("--out", type=Path, help="output folder (default: evals/reports/<timestamp>)")
@@ -152,21 +172,28 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         overrides = {k: v for k in ("answerer", "top_k") if (v := getattr(args, k)) is not None}
         base = Settings.from_env(**overrides)
-        suites = [load_suite(p) for p in args.suites or [DEFAULT_SUITE]]
+        suites = [load_suite(p) for p in args.suites or default_suites()]
         corpora = {str((s.corpus or base.corpus_dir).resolve()) for s in suites}
         if args.index_dir and len(corpora) > 1:
             raise SuiteError("--index-dir holds one corpus, but these suites name different corpora: run them apart")
         out = args.out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
         failed = False
+        results = []
         for n, suite in enumerate(suites):
             # A bar redrawn into a log file (CI) is noise: show it on a terminal only.
             show = not args.no_progress and sys.stderr.isatty()
-            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, show)
+            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, show, args.baseline)
             stem = suite.name if suite.name not in {s.name for s in suites[:n]} else f"{suite.name}-{n + 1}"
             paths = write_outputs(result, out, stem)
             print(summary_text(result))
             print("Wrote " + ", ".join(str(p) for p in paths) + "\n")
             failed |= not result["passed"]
+            results.append(result)
+        if len(results) > 1:
+            text = overview(results)
+            (out / "overview.md").write_text("# Eval overview\n\n" + overview(results, markdown=True) + "\n",
+                                             encoding="utf-8")
+            print(text)
     except (SuiteError, CorpusError, SettingsError, json.JSONDecodeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 # Metrics a threshold may name. Latency thresholds are maxima, all others minima.
-METRICS = ("pass_rate", "fact_accuracy", "fact_recall", "retrieval_recall", "mrr", "citation_precision",
+METRICS = ("pass_rate", "fact_accuracy", "fact_in_answer", "fact_recall", "retrieval_recall", "mrr", "citation_precision",
            "citation_recall", "quote_validity", "refusal_precision", "refusal_recall",
            "latency_p50_s", "latency_p95_s")
 MAX_METRICS = ("latency_p50_s", "latency_p95_s")

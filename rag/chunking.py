@@ -22,7 +22,7 @@ import json
 from .types import Block, Chunk, Document
 
 # Bumped when the splitting rules change, so old indexes are rebuilt.
-CHUNKER_VERSION = "blocks-v1"
+CHUNKER_VERSION = "blocks-v2"  # v2: vectors of the chunk under its heading path
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 PATH_SEP = " > "
 _TITLES = ("heading", "term")

@@ -229,7 +229,10 @@ def _set_meta(collection, **values) -> None:
 
 
 def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], progress: bool | None) -> None:
-    store = vector_store(client, settings, embeddings)
+    # The vector is of the chunk under its headings (what it is about), the stored
+    # document the chunk's own text (what citations point into): so we embed here
+    # and hand Chroma both, rather than letting the store embed the document.
+    collection = open_collection(client, settings, create=False)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -238,11 +241,12 @@ def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], pro
         bar = tqdm(total=len(chunks), desc="embedding chunks", unit="chunk", file=sys.stderr)
     for i in range(0, len(chunks), ADD_BATCH):
         batch = chunks[i:i + ADD_BATCH]
-        store.add_texts(
-            texts=[c.text for c in batch],
+        collection.upsert(
+            ids=[c.id for c in batch],
+            embeddings=embeddings.embed_documents([c.search_text for c in batch]),
+            documents=[c.text for c in batch],
             metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256,
                         "heading_path": c.heading_path, "blocks": blocks_to_meta(c)} for c in batch],
-            ids=[c.id for c in batch],
         )
         if bar is not None:
             bar.update(len(batch))

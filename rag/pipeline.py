@@ -193,11 +193,12 @@ class Engine:
         t0 = time.perf_counter()
         answerer = self.answerer(settings)
         query, rewrite, rewrite_warnings = self.rewrite(q, history, answerer)
-        if mentions_target(query) and settings.answerer != "extractive":
+        plain = settings.answerer == "top-chunk"  # the yardstick: one search, top chunk, nothing else
+        if mentions_target(query) and settings.answerer == "openai":
             # "Which documents mention X?" is a scan of the whole corpus, not a top-k prompt.
             answerer = self.answerer(settings.replace(answerer="extractive"))
         retriever = self.retriever
-        parts = split_question(query)
+        parts = [query] if plain else split_question(query)
         # "..., and when did they happen?": a later part with no names of its own leans on the first.
         parts = parts[:1] + [p if salient_words(p) else rewrite_followup(p, [(parts[0], "")]) for p in parts[1:]]
 

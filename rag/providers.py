@@ -2,7 +2,7 @@
 
 - embeddings: ``RAG_EMBEDDING`` (minilm-onnx | hash)
 - vector store location: ``RAG_CHROMA_URL`` (Chroma server) or ``RAG_INDEX_DIR`` (embedded)
-- answerer: ``RAG_ANSWERER`` (extractive | openai)
+- answerer: ``RAG_ANSWERER`` (extractive | openai | top-chunk)
 """
 
 from __future__ import annotations
@@ -122,6 +122,10 @@ def make_answerer(settings: Settings, embeddings):
                 f"the openai answerer needs langchain-openai and openai ({exc}): pip install -e ."
             ) from None
         return OpenAIAnswerer(settings, embeddings)
+    if settings.answerer == "top-chunk":
+        from .baseline import TopChunkAnswerer
+
+        return TopChunkAnswerer(settings, embeddings)
     from .answering import ExtractiveAnswerer
 
     return ExtractiveAnswerer(settings, embeddings)

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import re
 
+from .text import STOPWORDS
+
 MAX_PARTS = 3
 
 # -- compound questions ------------------------------------------------------
 
 _CLAUSES = re.compile(r"\s*[,;]?\s+and\s+(?=(?:which|what|who|whom|where|when|how|why)\b)", re.IGNORECASE)
 # Two names (or years) joined by "and": "Tillerson and Clinton", "in 2013 and in 2017".
-_PAIR_ITEM = r"(?:[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*){0,2}|(?:19|20)\d\d)"
+# Names are capitalised words ("Tillerson", "Hillary Clinton"); acronyms and code ("PGO and LTO",
+# "json_insert and json_set") name one topic asked about together, so they are not split.
+_PAIR_ITEM = r"(?:[A-Z][a-z][\w.’'-]*(?:\s+[A-Z][a-z][\w.’'-]*){0,2}|(?:19|20)\d\d)"
 _PAIR = re.compile(
     rf"(?P<pre>\b(?:in|on|by|from|between)\s+)?(?P<a>{_PAIR_ITEM})"
     rf"\s+and\s+(?:(?:in|on|by|from)\s+)?(?P<b>{_PAIR_ITEM})")
@@ -71,49 +75,80 @@ def asks_separately(question: str) -> bool:
     return bool(_SEPARATELY.search(question))
 
 
-# Nouns that name the type of an answer ("which venue", "what day"), not an attribute
-# the corpus must hold ("the population of", "on the menu"): plain English, not corpus words.
-TYPE_NOUNS = frozenset("""
-venue city cities country countries place places location locations company companies organization
-day days date dates time times year years month months week weeks kind type sort person people
-official officials name names title titles position post role meal event events document documents
-file files island islands sea seas program programs issue issues agreement agreements treaty
-convention list number amount steps step way ways thing things part parts topic topics subject
+# Words that name the type of an answer ("what value", "which kind"), not something the
+# evidence must mention: plain English, the same in every corpus.
+_GENERIC = frozenset("""
+value values name names kind kinds type types sort way ways thing things one ones number numbers amount
+part parts example examples option options difference purpose reason meaning version versions release
+releases year years date dates time times day days month months
 """.split())
-_FOCUS = re.compile(
-    r"^\s*(?:what|which)\s+(?:(?:is|was|are|were)\s+(?:(?:on|in|at|of)\s+)?(?:the|a|an)\s+)?(?P<noun>[a-z]+)\b",
-    re.IGNORECASE)
-_NOT_NOUNS = frozenset("is was are were did does do has had have will would can could should may might".split())
+_VERBS = r"(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|must|may|might)"
+_ATTRIBUTE = [re.compile(p, re.IGNORECASE) for p in (
+    rf"\bhow (?:many|much) (?P<a>(?:[\w-]+ ){{0,3}}?[\w-]+?)(?: {_VERBS}\b| (?:in|of|for|on|at|per|to|by|can|get)\b|\s*[?.]|$)",
+    rf"^\W*(?:what|which) {_VERBS} (?:the|a|an) (?P<a>[\w-]+(?: [\w-]+){{0,2}}?)(?:,| (?:of|for|in|on|does|do|did|is|are|was|were|can|should|will|has|have|that|when)\b)",
+    rf"^\W*(?:what|which) (?P<a>[\w-]+(?: [\w-]+)?) {_VERBS}\b",
+    rf"^\W*what {_VERBS} (?:on|in|at) (?:the|a|an) (?P<a>[\w-]+)\b",
+)]
 
 
-def asked_attribute(question: str) -> str | None:
-    """The attribute a question asks for, when it names one: "What is the
-    population of Tokyo?" -> "population", "What was on the menu?" -> "menu";
-    None for answer types ("Which venue...") and other shapes.
+def asked_attribute(question: str) -> list[str]:
+    """The words naming what a question asks for ("How many bins does hist()
+    use?" -> ["bins"]; "What is the default timeout of X?" -> ["default",
+    "timeout"]): evidence that never mentions them answers another question.
+    Answer-type words ("what value", "which kind") and stop words are left out.
 
-    >>> asked_attribute("What was on the menu at the working dinner?"), asked_attribute("Which venue was it?")
-    ('menu', None)
+    >>> asked_attribute("How many stable Ruff rules does Hatch select?"), asked_attribute("What is the maximum length of a name?")
+    (['rules'], ['maximum', 'length'])
     """
-    m = _FOCUS.match(question)
-    if not m:
-        return None
-    noun = m.group("noun").lower()
-    if noun in _NOT_NOUNS or noun in TYPE_NOUNS or noun in ("the", "a", "an"):
-        return None
-    return noun
+    for pat in _ATTRIBUTE:
+        m = pat.search(question)
+        if not m:
+            continue
+        words = [w for w in m.group("a").split() if w.lower() not in _GENERIC and w.lower() not in STOPWORDS]
+        if pat is _ATTRIBUTE[0]:
+            words = words[-1:]  # "how many stable Ruff rules": the counted thing is the head noun
+        return words
+    return []
+
+
+_AUX = r"(?:did|does|do|was|were|is|are|will|would|has|have|had|can|could|should)"
 
 
 def question_kind(question: str) -> str:
-    """One of frequency, duration, number, date, place, person, other."""
+    """One of frequency, duration, number, version (a release or date), date, place, person,
+    literal (a file, command, option, URL... asked for by name), how (a way to
+    do something), other.
+
+    >>> question_kind("Since which version is the field honoured?"), question_kind("What file does it load?")
+    ('version', 'literal')
+    """
     q = question.lower()
     if re.search(r"\bhow (?:many|much) times\b|\bhow often\b", q):
         return "frequency"
-    if re.search(r"\bhow long\b|\bfor how (?:long|many (?:hours|minutes|days))\b", q):
+    if re.search(r"\bhow long\b.*\b(?:take|took|taken|last|lasted|lasts|wait|waited|ago|stay|stayed|spend|spent|"
+                 r"keep|kept|retain|retained|run|ran|remain|remained)\b|\bfor how (?:long|many (?:hours|minutes|days))\b",
+                 q):
         return "duration"
-    if re.search(r"\bhow (?:many|much|far|close|old)\b|\bwhat (?:number|percentage)\b", q):
+    if re.search(r"\bhow (?:many|much|far|close|old|large|big|small|long|wide|deep|high|deeply)\b|"
+                 r"\bwhat (?:number|percentage)\b|"
+                 r"\b(?:maximum|minimum|max|min|largest|smallest|highest|lowest|upper|lower) (?:number|size|length|"
+                 r"value|limit|count|amount)\b|\bhow long can\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\b(?:what|which) (?:date|day|time|year|month)\b|\bwhat time\b", q):
+    if re.search(r"\b(?:what|which) (?:\w+ )?(?:release|version)s?\b|\bsince (?:which|what)\b|"
+                 r"\bin (?:which|what) (?:release|version)\b|\bwhen (?:was|were|did)\b.*\b(?:added|introduced|"
+                 r"removed|deprecated|changed|released|dropped|renamed)\b", q):
+        return "version"
+    if re.search(rf"\bwhen {_AUX}\b|"
+                 r"\b(?:what|which) (?:date|day|time|year|month)\b|\bwhat time\b|"
+                 r"\bsince (?:which|what)\b|\bin (?:which|what) (?:release|version|year)\b", q):
         return "date"
+    if re.search(r"\b(?:what|which) (?:\w+ )?(?:file|filename|file name|command|flag|option|url|path|directory|"
+                 r"folder|variable|environment variable|setting|parameter|argument|function|macro|pragma|keyword|"
+                 r"extension|username|key|field|syntax|module|package|method|class|header|format|value)s?\b", q):
+        return "literal"
+    if re.search(r"^\W*(?:(?:and|so|but|then)\s+)?how\b(?! (?:many|much|long|often|far|old|large|big|small|close))|"
+                 r"\bhow (?:do|can|should|would|could|to)\b|\bwhat (?:do|should|can) (?:i|you|we)\b", q):
+        return "how"
     if re.search(r"\bwhere\b|\b(?:what|which) (?:city|country|place|venue|location)\b"
                  r"|\bin which (?:city|country)\b", q):
         return "place"
@@ -123,10 +158,39 @@ def question_kind(question: str) -> str:
 
 
 def is_list_question(question: str) -> bool:
-    """Does the question ask for several things ("Which seas...", "List...")?"""
+    """Does the question ask for several things ("Which seas...", "List...",
+    "In which order...")?
+
+    >>> is_list_question("Which files are always included?"), is_list_question("What is WAL?")
+    (True, False)
+    """
     q = question.lower()
-    return bool(re.match(r"\s*(?:which|what)\s+(?:[a-z-]+\s+)?\w+s\b", q)
-                or re.search(r"\blist\b|\ball\b|\bwhat are\b|\bwhat steps\b", q))
+    return bool(re.match(r"\s*(?:which|what)\s+(?!(?:is|are|was|were|does|do|did|has|have)\b)(?:[a-z-]+\s+)?"
+                         r"\w{2,}s\b(?!\s+(?:is|was|does|has)\b)", q)
+                or re.search(r"\blist\b|\ball the\b|\bwhat are the\b|\bwhat steps\b|\bin (?:which|what) order\b", q))
+
+
+_DEFINE = [re.compile(p, re.IGNORECASE) for p in (
+    r"^\W*what\s+(?:is|are|was|were)\s+(?:a|an|the)?\s*(?P<x>[^?]+?)\s*(?:\b(?:used|meant|good|for|in|on|of)\b[^?]*)?\?*\s*$",
+    r"^\W*what\s+(?:does|do|did)\s+(?:a|an|the)?\s*(?P<x>[^?]+?)\s+(?:do|mean|control|stand for|return|tell)\b[^?]*\?*\s*$",
+    r"^\W*(?:define|explain|describe)\s+(?:a|an|the)?\s*(?P<x>[^?]+?)\s*[.?]*\s*$",
+)]
+
+
+def defined_term(question: str) -> str | None:
+    """The thing a definition question asks about ("What is a checkpoint in WAL
+    mode?" -> "checkpoint"; "What does the sep2 argument control?" -> "sep2 argument").
+
+    >>> defined_term("What is a checkpoint in WAL mode?"), defined_term("What does diag(k) do?")
+    ('checkpoint', 'diag(k)')
+    """
+    for pat in _DEFINE:
+        m = pat.match(question.strip())
+        if m:
+            x = m.group("x").strip(" ,")
+            if x and len(x.split()) <= 5 and not re.match(r"(?:the )?(?:difference|default|maximum|minimum)\b", x, re.I):
+                return x
+    return None
 
 
 _HEAD = re.compile(r"^\s*(?:which|what)\s+(?:(?:[A-Za-z-]+)\s+)?(?P<noun>[a-z]+s)\b")

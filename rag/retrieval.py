@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 
 import numpy as np
 
 from .indexing import open_collection, stored_chunks, vector_store
 from .settings import Settings
-from .text import tokens
+from .text import corpus_identifiers, sentence_spans, tokens
 from .types import Chunk, Passage
 
 log = logging.getLogger(__name__)
 
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 RRF_K = 60  # the constant from Cormack et al.; damps the weight of top ranks
 
 
@@ -60,30 +62,70 @@ class Retriever:
         self.chunks = stored_chunks(collection)
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
         self._by_source: dict[str, list[Chunk]] = {}
+        self._file_terms: dict[str, set[str]] = {}
         for c in self.chunks:
             self._by_source.setdefault(c.source, []).append(c)
         bm25 = bm25s.BM25()
         # bm25s rejects empty token lists; a placeholder keeps row numbers aligned.
-        bm25.index([tokens(c.text) or ["\x00"] for c in self.chunks], show_progress=False)
+        bm25.index([tokens(c.search_text) or ["\x00"] for c in self.chunks], show_progress=False)
         self._bm25 = bm25
-        self.idf, self.windows, self.file_tokens = _term_statistics(self.chunks)
+        self.idf = _term_statistics(self.chunks)
+        self.identifiers = set().union(*(corpus_identifiers(c.search_text) for c in self.chunks))
+        self.years: dict[str, set[str]] = {}  # years each file mentions (a question's dates narrow its evidence)
+        for c in self.chunks:
+            self.years.setdefault(c.source, set()).update(_YEAR.findall(c.text))
+        # The weight of a word the corpus never uses: that of a rare corpus word (90th
+        # percentile), not the rarest, so one paraphrased word does not outweigh a question.
+        self.absent_weight = float(np.percentile(list(self.idf.values()), 90)) if self.idf else 1.0
         self.vocab_sorted = sorted(self.idf)
         self._generation = generation
         log.info("retriever loaded %d chunks (generation %s)", len(self.chunks), generation)
 
-    def preceding_text(self, source: str, pos: int, width: int = 400) -> tuple[int, str] | None:
-        """Up to ``width`` characters of ``source`` just before offset ``pos``
-        (from whichever stored chunk holds them), with their start offset."""
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The stored chunk with this id (with its blocks), or None."""
+        i = self._by_id.get(chunk_id)
+        return self.chunks[i] if i is not None else None
+
+    def file_terms(self, source: str) -> set[str]:
+        """Every token of ``source`` (computed on first use)."""
+        if source not in self._file_terms:
+            self._file_terms[source] = set().union(*(tokens(c.search_text) for c in self._by_source.get(source, [])))
+        return self._file_terms[source]
+
+    def next_passage(self, passage: Passage) -> Passage | None:
+        """The chunk that follows ``passage`` in its file, as a passage (or None)."""
+        chunks = self._by_source.get(passage.source, [])
+        for c in chunks:
+            if c.start >= passage.end - 8 and c.id != passage.chunk_id:
+                return _as_passage(c)
+        return None
+
+    def heading_span(self, source: str, pos: int, title: str) -> tuple[Passage, int, int] | None:
+        """The heading block titled ``title`` nearest before ``pos`` in ``source``."""
+        for c in reversed(self._by_source.get(source, [])):
+            if c.start > pos:
+                continue
+            for b in reversed(c.blocks):
+                if b.kind in ("heading", "term") and b.start < pos and \
+                        " ".join(c.text[b.start - c.start:b.end - c.start].split()) == title:
+                    return _as_passage(c), b.start, b.end
+        return None
+
+    def lead_before(self, source: str, pos: int) -> tuple[Passage, int, int] | None:
+        """The last sentence before offset ``pos`` of ``source`` (in the chunk
+        that ends there), as (a passage holding it, start, end)."""
         best = None
         for c in self._by_source.get(source, []):
-            # Chunks split at paragraph breaks don't overlap: allow a small gap.
             if c.start < pos <= c.end + 8 and (best is None or c.start < best.start):
                 best = c
         if best is None:
             return None
         end = min(pos, best.end)
-        start = max(best.start, end - width)
-        return start, best.text[start - best.start:end - best.start]
+        spans = sentence_spans(best.text[:end - best.start], base=best.start, lines=False)
+        if not spans:
+            return None
+        s, e = spans[-1]
+        return _as_passage(best), s, e
 
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``self.chunks``)."""
@@ -143,29 +185,21 @@ class _Clock:
         self._t = now
 
 
+def _as_passage(c: Chunk) -> Passage:
+    """A stored chunk as a passage that was not ranked (score 0)."""
+    return Passage(c.id, c.source, c.start, c.end, c.text, 0.0, heading_path=c.heading_path)
+
+
 def inverse_frequency(n_chunks: int, df: int) -> float:
     """BM25-style IDF of a term found in ``df`` of ``n_chunks`` chunks."""
     return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
 
 
-def _term_statistics(chunks: list[Chunk]):
-    """IDF of every corpus token; each chunk's tokens joined with its neighbours'
-    in the same file (``chunks`` sorted by source and offset); each file's tokens."""
-    toks = [set(tokens(c.text)) for c in chunks]
+def _term_statistics(chunks: list[Chunk]) -> dict[str, float]:
+    """IDF of every corpus token (by chunk)."""
     df: dict[str, int] = {}
-    for ts in toks:
-        for t in ts:
+    for c in chunks:
+        for t in set(tokens(c.text)):
             df[t] = df.get(t, 0) + 1
     n = len(chunks)
-    idf = {t: inverse_frequency(n, d) for t, d in df.items()}
-    windows: dict[str, set[str]] = {}
-    for i, c in enumerate(chunks):
-        w = set(toks[i])
-        for j in (i - 1, i + 1):
-            if 0 <= j < n and chunks[j].source == c.source:
-                w |= toks[j]
-        windows[c.id] = w
-    files: dict[str, set[str]] = {}
-    for c, ts in zip(chunks, toks):
-        files.setdefault(c.source, set()).update(ts)
-    return idf, windows, files
+    return {t: inverse_frequency(n, d) for t, d in df.items()}

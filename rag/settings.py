@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDING_PROVIDERS = ("minilm-onnx", "hash")
-ANSWERERS = ("extractive", "openai")
+ANSWERERS = ("extractive", "openai", "top-chunk")
 
 
 class SettingsError(ValueError):

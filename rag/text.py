@@ -148,18 +148,24 @@ _ABBREV = re.compile(
     r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|N|S|U|a\.m|p\.m|[A-Z])\.)$"
 )
 _END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n|\n")
+_END_SOFT = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n")
 
 
-def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
+def sentence_spans(text: str, base: int = 0, lines: bool = True) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets in ``text`` (plus ``base``), whitespace trimmed.
+    With ``lines=False`` a single line break is a soft wrap, not a sentence end
+    (use it inside one block of a document).
 
     >>> t = "Mr. Abe met U.S. officials. They talked."
     >>> [t[s:e] for s, e in sentence_spans(t)]
     ['Mr. Abe met U.S. officials.', 'They talked.']
+    >>> t = "One wrapped\\nline. Two."
+    >>> [t[s:e] for s, e in sentence_spans(t, lines=False)]
+    ['One wrapped\\nline.', 'Two.']
     """
     spans: list[tuple[int, int]] = []
     start = 0
-    for m in _END.finditer(text):
+    for m in (_END if lines else _END_SOFT).finditer(text):
         end = m.end()
         piece = text[start:end]
         if "\n" not in m.group(0) and _ABBREV.search(piece.rstrip("\"'”’)]")):
@@ -196,3 +202,24 @@ def in_vocabulary(term: str, vocab_sorted: list[str], vocab: set[str] | dict) ->
     if i < len(vocab_sorted) and vocab_sorted[i].startswith(term):
         return True
     return any(term.startswith(term[:k]) and term[:k] in vocab for k in range(5, len(term)))
+
+
+# Code-like words: identifiers, options, versions, file names ("SQLITE_MAX_LENGTH", "--dry-run",
+# "hatch.toml", "fts5", "3.12", "WAL"); not years, which only date a question's context.
+_IDENT = re.compile(r"(?<![\w.-])(?:--?[A-Za-z][\w-]*|[A-Za-z]\w*_\w*|[A-Za-z]\w+(?:\.[A-Za-z_]\w*)+|"
+                    r"[A-Za-z]+\d\w*|\d+(?:\.\d+)+[a-z]*\d*|[A-Z][A-Z0-9]{2,})(?:\(\))?(?![\w-])")
+
+
+def question_identifiers(question: str) -> list[str]:
+    """Code-like words of a question as written: identifiers, options, versions,
+    file names ("SQLITE_MAX_LENGTH", "--dry-run", "hatch.toml", "3.12").
+
+    >>> question_identifiers("Does hatch.toml accept --dry-run since 1.8.0?")
+    ['hatch.toml', '--dry-run', '1.8.0']
+    """
+    return [m.group(0).removesuffix("()") for m in _IDENT.finditer(question)]
+
+
+def corpus_identifiers(text: str) -> set[str]:
+    """The code-like words of a text, lower-cased (see :func:`question_identifiers`)."""
+    return {m.group(0).removesuffix("()").lower() for m in _IDENT.finditer(text)}

@@ -64,6 +64,11 @@ class Chunk:
     heading_path: str = ""
     blocks: tuple[Block, ...] = ()  # the blocks the chunk holds (document offsets)
 
+    @property
+    def search_text(self) -> str:
+        """What retrieval matches against: the chunk under its heading path."""
+        return f"{self.heading_path}\n\n{self.text}" if self.heading_path else self.text
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -315,7 +315,7 @@ class _Blocks(HTMLParser):
             self._term_as_context(d)
             self.out.add("paragraph", text)
             return
-        if self._bold_only and len(text) <= 120 and not text.endswith((".", ":", "?", "!", ";", ",")) \
+        if self._bold_only and len(text) <= 160 and not text.endswith((".", ":", "!", ";", ",")) \
                 and len(text.split()) <= 15:
             # A bold-only short line titles what follows ("Maximum length of a string"), also
             # inside a list item (then until the item ends).

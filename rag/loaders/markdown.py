@@ -17,6 +17,8 @@ import re
 from .base import Parsed, TextBuilder
 
 _FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+# MkDocs Material icon shortcodes (":material-github:") render as pictures, not words.
+_ICON = re.compile(r":(?:material|fontawesome|octicons|simple)-[a-z0-9-]+:")
 _ADMONITION = re.compile(r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+\w[\w-]*(?:[ \t]+\"(?P<title>[^\"]*)\")?[ \t]*$")
 
 
@@ -117,7 +119,7 @@ class _Renderer:
         if not text:
             return
         in_item = bool(self.items)
-        if bold_only and len(text) <= 120 and not text.endswith((".", ":", "?", "!", ";", ",")):
+        if bold_only and len(text) <= 160 and not text.endswith((".", ":", "!", ";", ",")):
             self._flush_items()
             self.out.pop_context(self.items[-1][0] if in_item else self._floor())
             self.out.push_context(text)  # "**Options**": titles what follows
@@ -198,7 +200,9 @@ def _inline(tok) -> tuple[str, float, bool]:
                 plain_chars += len(child.content.strip())
         elif t in ("softbreak", "hardbreak"):
             parts.append(" ")
-        # images and raw inline HTML are not text
-    text = "".join(parts)
+        elif t == "html_inline" and re.match(r"<br\b", child.content, re.IGNORECASE):
+            parts.append(" ")
+        # images and other raw inline HTML are not text
+    text = _ICON.sub("", "".join(parts))
     chars = max(1, len(text.strip()))
     return text, linked / chars, plain_chars == 0 and bool(text.strip())

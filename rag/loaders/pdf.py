@@ -216,6 +216,8 @@ def _blocks(lines: list[_Line]) -> Parsed:
             indent = ln.x > margin + body * 0.8 and kind != "list_item"
             ended = bool(_END.search(prev.text)) and len(prev.text) < full * 0.85
             new_block = wide_gap or indent or ended or (not same_page and bool(_END.search(prev.text)))
+            if new_block and not _END.search(prev.text) and ln.text[:1].islower():
+                new_block = False  # a sentence goes on after a page break or a wide gap
         if _BULLET.match(ln.text):
             flush()
             kind = "list_item"

@@ -1,14 +1,15 @@
 """Plain text: the file itself is the text; blocks mark its structure.
 
 Paragraphs are separated by blank lines; inside one, soft-wrapped lines are one
-block (the sentence splitter joins them). A short line with no closing
+block (the sentence splitter joins them), while short separate lines (a title
+block, an address) are a block each. A short line with no closing
 punctuation standing alone before a paragraph is a heading, as are lines
 underlined with ``===``/``---`` and Markdown-style ``# Title`` lines; lines
 opening with a bullet or a number are list items.
 
->>> p = parse_plain("INTRODUCTION\\n\\nThe tool reads\\nyour files.\\n\\n- one\\n- two\\n")
+>>> p = parse_plain("INTRODUCTION\\n\\nThe tool reads every file of the folder you give it and keeps\\nthem.\\n\\n- one\\n- two\\n")
 >>> [(b.kind, p.text[b.start:b.end]) for b in p.blocks]
-[('heading', 'INTRODUCTION'), ('paragraph', 'The tool reads\\nyour files.'), ('list_item', '- one'), ('list_item', '- two')]
+[('heading', 'INTRODUCTION'), ('paragraph', 'The tool reads every file of the folder you give it and keeps\\nthem.'), ('list_item', '- one'), ('list_item', '- two')]
 """
 
 from __future__ import annotations
@@ -75,8 +76,23 @@ def parse_plain(text: str) -> Parsed:
                     start, kind = a, "list_item"
             add(kind, start, lines[-1][1])
             continue
+        if len(lines) > 1 and not _wrapped(text, lines):
+            for a, b in lines:  # separate lines (a title block, an address): each its own block
+                add("paragraph", a, b)
+            continue
         add("paragraph", s, e)
     return Parsed(text, tuple(blocks))
+
+
+def _wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
+    """Are these lines one paragraph wrapped at a width (every line but the last
+    nearly as long as the longest), rather than separate short lines?"""
+    widths = [b - a for a, b in lines]
+    longest = max(widths)
+    if longest < 50:
+        return False
+    return all(w >= 0.6 * longest or text[a:b].rstrip().endswith(("-", ",", ";"))
+               for (a, b), w in zip(lines[:-1], widths[:-1]))
 
 
 def _lines(text: str, s: int, e: int) -> list[tuple[int, int]]:
