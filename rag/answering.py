@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .citations import citation_from_span
-from .questions import asked_attribute, asked_speaker, asks_separately, defined_term, mentions_target, question_kind
+from .questions import asked_attribute, asked_speaker, asked_type, asks_separately, defined_term, mentions_target, question_kind
 from .settings import Settings
-from .text import (STOPWORDS, in_vocabulary, is_context_term, question_identifiers, salient_surface, same_word, sentence_spans,
-                   stem, surface_of, terms, tokens)
+from .text import (in_vocabulary, is_context_term, question_identifiers, salient_surface, same_word, sentence_spans,
+                   stem, surface_of, terms, tokens, words)
 from .types import Answer, Citation, Passage
 from .units import Unit, passage_units
 
@@ -50,11 +50,13 @@ MAX_ANSWER_CHARS = 400  # a reader's answer, not a passage to read
 # Fitted (softmax over each question's candidates) on the tuning suites of four corpora;
 # richer feature sets did no better on the corpus left out.
 WEIGHTS = {"dense": 0.725, "cover": 1.0, "kind": 0.307, "kind_exact": 0.33}
-# Confidence that the best evidence answers (logistic, standardised signals): fitted
-# the same way on answerable vs unanswerable questions; below CONFIDENT: refuse.
-CONFIDENCE = {"score": 0.63, "dense": 0.39, "cover": 0.37, "cover_own": -0.46, "attr_missing": -0.39,
-              "ident_missing": -0.43, "margin": 0.49, "numeric": -0.54, "bias": 2.23}
-CONFIDENT = 0.75
+# Confidence that the best evidence answers (logistic over the signals of the best unit
+# and its margin over the second): fitted the same way, on answerable vs unanswerable
+# questions that the rules below let through. Below CONFIDENT: refuse. It is kept
+# permissive: past it, each refusal it adds costs about as many right answers.
+CONFIDENCE = {"score": 0.889, "dense": 0.475, "cover": 0.625, "cover_own": 0.403, "attr_missing": -0.634,
+              "ident_missing": -0.454, "margin": 0.447, "numeric": -0.597, "kind": 0.16, "bias": -0.047}
+CONFIDENT = 0.7
 MAX_ABSENT_MASS = 0.5  # share of the question's weight the corpus never mentions
 _EXACT_KINDS = ("number", "date", "version", "duration", "frequency")
 
@@ -97,7 +99,6 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings, embeddings) -> None:
         self.settings = settings
         self.embeddings = embeddings
-        self._vectors: dict[tuple[str, int, int, str], np.ndarray] = {}
 
     # -- the public step -----------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
@@ -127,7 +128,8 @@ class ExtractiveAnswerer:
         known = lambda t: in_vocabulary(t, retriever.vocab_sorted, vocab)  # noqa: E731
         missing = [w for w in salient_surface(question) if not known(stem(w))]
         # "What was on the menu?": the thing asked for must be something the corpus speaks of.
-        missing += [w for w in asked_attribute(question) if not known(stem(w)) and w not in missing]
+        kinds = set(asked_type(question))  # "which company": the answer's type, not a word it must use
+        missing += [w for w in asked_attribute(question) if not known(stem(w)) and w not in missing and w not in kinds]
         idents = getattr(retriever, "identifiers", None)
         if idents is not None:
             missing += [i for i in question_identifiers(question) if i.lower() not in idents]
@@ -168,7 +170,7 @@ class ExtractiveAnswerer:
         if not units:
             return []
         q = _QuestionTerms(question, retriever)
-        dense = self._dense(query_vector, units)
+        dense = self._dense(query_vector, units, retriever)
         out: list[Scored] = []
         for u, d in zip(units, dense):
             own = set(tokens(u.reading))
@@ -205,10 +207,8 @@ class ExtractiveAnswerer:
         seen: set[tuple[str, int, int]] = set()
         out: list[Unit] = []
         for p in passages:
-            chunk = retriever.chunk(p.chunk_id) if hasattr(retriever, "chunk") else None
-            blocks = chunk.blocks if chunk is not None else ()
-            lead = retriever.lead_before(p.source, p.start) if hasattr(retriever, "lead_before") else None
-            for u in passage_units(p, blocks, lead):
+            units = retriever.units(p) if hasattr(retriever, "units") else passage_units(p, ())
+            for u in units:
                 key = (u.passage.source, u.start, u.end)
                 if key not in seen:
                     seen.add(key)
@@ -255,14 +255,11 @@ class ExtractiveAnswerer:
                     chosen = [title, best]
         return chosen
 
-    def _dense(self, query_vector, units: list[Unit]) -> np.ndarray:
-        keys = [(u.passage.source, u.start, u.end, u.lead_text) for u in units]
-        missing = [(k, u.reading) for k, u in zip(keys, units) if k not in self._vectors]
-        if missing:
-            vecs = self.embeddings.embed_documents([t for _, t in missing])
-            for (k, _), v in zip(missing, vecs):
-                self._vectors[k] = np.asarray(v, dtype=np.float32)
-        mat = np.stack([self._vectors[k] for k in keys])
+    def _dense(self, query_vector, units: list[Unit], retriever) -> np.ndarray:
+        if hasattr(retriever, "unit_vectors"):
+            mat = retriever.unit_vectors(units)
+        else:
+            mat = np.asarray(self.embeddings.embed_documents([u.reading for u in units]), dtype=np.float32)
         return mat @ np.asarray(query_vector, dtype=np.float32)
 
     # -- corpus-wide questions ---------------------------------------------------------
@@ -322,10 +319,13 @@ class _QuestionTerms:
         phrases = _name_phrases(question)
         self.names = [] if len(phrases) < 2 or asks_separately(question) else phrases
         self.file_terms = getattr(retriever, "file_terms", None)
+        self.file_idents = getattr(retriever, "file_identifiers", None)
         speaker = asked_speaker(question)
         self.speaker = tokens(speaker)[-1:] if speaker else []
         self.years = re.findall(r"\b(?:1[5-9]|20)\d\d\b", question)
         self.defined = tokens(defined_term(question) or "")
+        self.counted = stem(self.attribute_words[-1]) if self.kind == "number" and self.attribute_words and \
+            re.search(r"\bhow many\b", question, re.IGNORECASE) else None
         self.file_years = getattr(retriever, "years", {})
 
     def holds_kind(self, unit: Unit, question: str) -> tuple[bool, bool]:
@@ -333,6 +333,9 @@ class _QuestionTerms:
         A definition question wants a unit that opens with the defined term."""
         pattern = _KIND_PATTERNS.get(self.kind)
         if pattern is not None:
+            if self.counted:
+                # "How many bins...": a number that counts bins, not any number.
+                return _counts(unit.reading, self.counted), False
             if pattern.search(_new_text(unit.text, question)):
                 return True, False
             # "When was 3.40.0 released?": a changelog dates its entries in their headings.
@@ -350,8 +353,10 @@ class _QuestionTerms:
     def missing_specific(self, unit: Unit, ctx: set[str]) -> list[str]:
         """Identifiers and rare names of the question that the unit's passage never
         mentions, and years that its file never mentions."""
+        # Identifiers: their document must use them (the answering sentence need not repeat them).
+        in_doc = self.file_idents(unit.passage.source) if self.file_idents else None
         text = unit.passage.text.lower() + " " + " ".join(unit.headings).lower()
-        missing = [i for i in self.idents if i.lower() not in text]
+        missing = [i for i in self.idents if i.lower() not in text and (in_doc is None or i.lower() not in in_doc)]
         passage_toks = set(tokens(unit.passage.text)) | ctx
         if self.names and self.file_terms is not None:
             in_file = self.file_terms(unit.passage.source)
@@ -373,7 +378,7 @@ def _confidence(scored: list[Scored]) -> float:
     second = scored[1].score if len(scored) > 1 else 0.0
     x = {"score": best.score, "dense": s["dense"], "cover": s["cover"], "cover_own": s["cover_own"],
          "attr_missing": float(bool(s["attr_missing"])), "ident_missing": float(bool(s.get("missing_specific"))),
-         "margin": best.score - second, "numeric": float(s["kind_asked"] in _EXACT_KINDS)}
+         "margin": best.score - second, "numeric": float(s["kind_asked"] in _EXACT_KINDS), "kind": s["kind"]}
     z = CONFIDENCE["bias"] + sum(CONFIDENCE[k] * v for k, v in x.items())
     return 1.0 / (1.0 + math.exp(-z))
 
@@ -419,8 +424,7 @@ def _name_phrases(question: str) -> list[list[str]]:
     "clinton"]): runs of capitalised words after the first word, dates left out."""
     out: list[list[str]] = []
     for m in re.finditer(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", question.strip()):
-        words = [stem(w) for w in m.group(0).split() if not is_context_term(stem(w))]
-        words = [w for w in words if w not in STOPWORDS]
+        words = [t for t in tokens(m.group(0)) if not is_context_term(t)]
         if words and words not in out:
             out.append(words)
     return out
@@ -435,6 +439,19 @@ def _new_text(text: str, question: str) -> str:
     kind must be new: "in 2017" does not answer "what happened in 2017?")."""
     have = {w.lower() for w in re.findall(r"[\w.:]+", question)}
     return " ".join(w for w in re.findall(r"[\w.:/-]+", text) if w.lower().strip(".:") not in have)
+
+
+_NUMBER_WORD = re.compile(r"^(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                          r"thirty|forty|fifty|hundred|thousand|million|billion|dozens?|several|single|both)$")
+
+
+def _counts(text: str, noun: str, reach: int = 3) -> bool:
+    """Does ``text`` put a number within ``reach`` words of ``noun`` ("four missiles",
+    "missiles: 4")?"""
+    ws = [w.lower() for w in words(text)]
+    nums = [i for i, w in enumerate(ws) if _NUMBER_WORD.match(w)]
+    hits = [i for i, w in enumerate(ws) if same_word(stem(w), noun)]
+    return any(abs(i - j) <= reach for i in nums for j in hits)
 
 
 def _mentions(term: str, toks: set[str]) -> bool:

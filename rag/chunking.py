@@ -16,6 +16,7 @@ same place always gets the same id and indexing is idempotent.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -28,9 +29,10 @@ PATH_SEP = " > "
 _TITLES = ("heading", "term")
 
 
-def chunk_id(source: str, start: int, text: str) -> str:
-    """Stable id of a chunk."""
-    h = hashlib.sha256(f"{source}\x00{start}\x00{text}".encode("utf-8"))
+def chunk_id(source: str, start: int, text: str, structure: str = "") -> str:
+    """Stable id of a chunk: its place, its text and its structure (blocks and
+    headings), so that a loader that reads the same text differently re-indexes it."""
+    h = hashlib.sha256(f"{source}\x00{start}\x00{text}\x00{structure}".encode("utf-8"))
     return h.hexdigest()[:32]
 
 
@@ -43,8 +45,8 @@ def split_documents(docs: list[Document], chunk_size: int, chunk_overlap: int) -
         for group in _pack(pieces, chunk_size):
             start, end = group[0].start, group[-1].end
             text = doc.text[start:end]
-            chunks.append(Chunk(chunk_id(doc.source, start, text), doc.source, start, end, text, doc.sha256,
-                                heading_path(group), tuple(group)))
+            c = Chunk("", doc.source, start, end, text, doc.sha256, heading_path(group), tuple(group))
+            chunks.append(dataclasses.replace(c, id=chunk_id(doc.source, start, text, blocks_to_meta(c))))
     return chunks
 
 

@@ -23,6 +23,8 @@ import logging
 import sys
 import time
 import uuid
+
+import numpy as np
 from datetime import datetime, timezone
 
 from .chunking import CHUNKER_VERSION, blocks_from_meta, blocks_to_meta, split_documents
@@ -32,10 +34,13 @@ from .loading import CorpusError, load_corpus
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .settings import Settings
 from .types import Chunk, IndexReport
+from .units import chunk_units, unit_key
+from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
 
 log = logging.getLogger(__name__)
 
 ADD_BATCH = 64
+UNIT_BATCH = 256
 MANIFEST = "manifest.json"
 
 
@@ -202,10 +207,18 @@ def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress,
     if to_add:
         embeddings = embeddings or make_embeddings(settings)
         _add_chunks(client, settings, embeddings, to_add, progress)
+    # Also fills in what an older index, or an interrupted run, lacks.
+    have = _unit_store(settings).chunk_ids()
+    lacking = [c for c in chunks if c.id not in have]
+    if lacking:
+        embeddings = embeddings or make_embeddings(settings)
+        _add_unit_vectors(settings, embeddings, lacking, chunks, progress)
     if to_delete:
         # After adding, so an interruption never leaves a file with no chunks at all.
         for i in range(0, len(to_delete), 5000):
             collection.delete(ids=to_delete[i:i + 5000])
+    if to_delete or rebuilt:
+        _unit_store(settings).keep_only(set(wanted))
     if to_add or to_delete or rebuilt or (collection.metadata or {}).get("rag_complete") is False:
         _set_meta(collection, rag_fingerprint=fp, rag_generation=uuid.uuid4().hex, rag_complete=True)
 
@@ -252,6 +265,44 @@ def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], pro
             bar.update(len(batch))
     if bar is not None:
         bar.close()
+
+
+def _unit_store(settings: Settings) -> UnitStore:
+    return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
+
+
+def _add_unit_vectors(settings: Settings, embeddings, added: list[Chunk], chunks: list[Chunk],
+                      progress: bool | None) -> None:
+    """Embed the answer units (sentences, list items, rows) of the added chunks
+    once, so that answering a question embeds nothing but the question."""
+    previous: dict[str, Chunk | None] = {}
+    last: dict[str, Chunk] = {}
+    for c in sorted(chunks, key=lambda c: (c.source, c.start)):
+        previous[c.id] = last.get(c.source)
+        last[c.source] = c
+    per_chunk = [(c.id, chunk_units(c, previous.get(c.id))) for c in added]
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(len(us) for _, us in per_chunk), desc="embedding sentences", unit="sentence",
+                   file=sys.stderr)
+    store = _unit_store(settings)
+    batch: list[tuple[str, list]] = []
+    for n, item in enumerate(per_chunk):
+        batch.append(item)
+        if sum(len(us) for _, us in batch) < UNIT_BATCH and n + 1 < len(per_chunk):
+            continue
+        # Whole chunks per batch: a chunk's vectors are stored as one row.
+        vecs = iter(embeddings.embed_documents([u.reading for _, us in batch for u in us]))
+        store.put({cid: {unit_key(u): np.asarray(next(vecs), dtype=np.float32) for u in us} for cid, us in batch})
+        if bar is not None:
+            bar.update(sum(len(us) for _, us in batch))
+        batch = []
+    if bar is not None:
+        bar.close()
+    store.close()
 
 
 def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:

@@ -17,7 +17,9 @@ from typing import Iterator
 
 from .health import DamagedDatabase, index_busy, prepare_reading, writable
 from .indexing import build_index, check_manifest, index_exists, open_collection
-from .providers import make_answerer, make_chroma_client, make_embeddings
+from .providers import embedding_name, make_answerer, make_chroma_client, make_embeddings
+from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
+from .answering import refusal
 from .citations import merge_answers
 from .finishing import finish_answer
 from .questions import mentions_target, split_question
@@ -152,7 +154,8 @@ class Engine:
                 warning = check_manifest(self.settings)
                 if warning:
                     log.warning(warning)
-                self._retriever = Retriever(self.settings, self.embeddings, self._client)
+                self._retriever = Retriever(self.settings, self.embeddings, self._client,
+                                            UnitStore(self.settings.index_dir / UNIT_FILE, embedding_name(self.settings)))
             else:
                 self._retriever.refresh()
             return self._retriever
@@ -200,6 +203,7 @@ class Engine:
         retriever = self.retriever
         parts = [query] if plain else split_question(query)
         # "..., and when did they happen?": a later part with no names of its own leans on the first.
+        leans = [False] + [bool(_ANAPHORA.search(p)) for p in parts[1:]]
         parts = parts[:1] + [p if salient_words(p) else rewrite_followup(p, [(parts[0], "")]) for p in parts[1:]]
 
         timings: dict[str, float] = {}
@@ -221,7 +225,12 @@ class Engine:
         else:
             # A compound question: each part is retrieved and answered on its own.
             answered, passages = [], []
-            for part in parts:
+            for part, lean in zip(parts, leans):
+                if lean and answered and answered[0][1].refused:
+                    # "Which seed does it use, and how do I set it?": no answer to the first, none to the rest.
+                    answered.append((part, refusal(f"it depends on {answered[0][0]!r}, which the corpus does "
+                                                   "not answer")))
+                    continue
                 t = time.perf_counter()
                 part_vector = self.embeddings.embed_query(part)
                 timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t

@@ -91,6 +91,19 @@ _ATTRIBUTE = [re.compile(p, re.IGNORECASE) for p in (
 )]
 
 
+def asked_type(question: str) -> list[str]:
+    """The noun of "Which <noun> did..." questions: the type of the answer ("Which
+    company...": Exxon is one), which the corpus need not name as such.
+
+    >>> asked_type("Which company was he chief executive of?"), asked_type("What is the size of X?")
+    (['company'], [])
+    """
+    m = _ATTRIBUTE[2].search(question)
+    if not m:
+        return []
+    return [w for w in m.group("a").split() if w.lower() not in _GENERIC and w.lower() not in STOPWORDS]
+
+
 def asked_attribute(question: str) -> list[str]:
     """The words naming what a question asks for ("How many bins does hist()
     use?" -> ["bins"]; "What is the default timeout of X?" -> ["default",

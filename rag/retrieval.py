@@ -18,6 +18,8 @@ from .indexing import open_collection, stored_chunks, vector_store
 from .settings import Settings
 from .text import corpus_identifiers, sentence_spans, tokens
 from .types import Chunk, Passage
+from .units import Unit, chunk_units, passage_units, unit_key
+from .unitstore import UnitStore
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,10 @@ class Retriever:
     a re-index by another process is picked up on the next query.
     """
 
-    def __init__(self, settings: Settings, embeddings, client) -> None:
+    def __init__(self, settings: Settings, embeddings, client, unit_store: UnitStore | None = None) -> None:
         self.settings = settings
         self.embeddings = embeddings
+        self._unit_store = unit_store
         self._client = client
         self._generation: str | None = None
         self.chunks: list[Chunk] = []
@@ -92,6 +95,14 @@ class Retriever:
             self._file_terms[source] = set().union(*(tokens(c.search_text) for c in self._by_source.get(source, [])))
         return self._file_terms[source]
 
+    def file_identifiers(self, source: str) -> set[str]:
+        """The code-like words of ``source``, lower-cased (computed on first use)."""
+        key = "\x00ident:" + source
+        if key not in self._file_terms:
+            self._file_terms[key] = set().union(*(corpus_identifiers(c.search_text)
+                                                  for c in self._by_source.get(source, [])))
+        return self._file_terms[key]
+
     def next_passage(self, passage: Passage) -> Passage | None:
         """The chunk that follows ``passage`` in its file, as a passage (or None)."""
         chunks = self._by_source.get(passage.source, [])
@@ -111,21 +122,36 @@ class Retriever:
                     return _as_passage(c), b.start, b.end
         return None
 
-    def lead_before(self, source: str, pos: int) -> tuple[Passage, int, int] | None:
-        """The last sentence before offset ``pos`` of ``source`` (in the chunk
-        that ends there), as (a passage holding it, start, end)."""
-        best = None
-        for c in self._by_source.get(source, []):
-            if c.start < pos <= c.end + 8 and (best is None or c.start < best.start):
-                best = c
-        if best is None:
-            return None
-        end = min(pos, best.end)
-        spans = sentence_spans(best.text[:end - best.start], base=best.start, lines=False)
-        if not spans:
-            return None
-        s, e = spans[-1]
-        return _as_passage(best), s, e
+    def units(self, passage: Passage) -> list[Unit]:
+        """The answer units of a retrieved passage (see :func:`rag.units.chunk_units`)."""
+        chunk = self.chunk(passage.chunk_id)
+        if chunk is None:
+            return passage_units(passage, ())
+        return chunk_units(chunk, self._previous(chunk), passage)
+
+    def unit_vectors(self, units: list[Unit]) -> np.ndarray:
+        """Embeddings of the units' readings: stored at index time, else computed now
+        (and stored for next time)."""
+        by_chunk: dict[str, list[Unit]] = {}
+        for u in units:
+            by_chunk.setdefault(u.passage.chunk_id, []).append(u)
+        stored = self._unit_store.get(list(by_chunk)) if self._unit_store else {}
+        missing = [u for u in units if unit_key(u) not in stored.get(u.passage.chunk_id, {})]
+        if missing:
+            vecs = self.embeddings.embed_documents([u.reading for u in missing])
+            fresh: dict[str, dict] = {}
+            for u, v in zip(missing, vecs):
+                stored.setdefault(u.passage.chunk_id, {})[unit_key(u)] = np.asarray(v, dtype=np.float32)
+                fresh[u.passage.chunk_id] = stored[u.passage.chunk_id]
+            if self._unit_store:
+                self._unit_store.put(fresh)
+        return np.stack([stored[u.passage.chunk_id][unit_key(u)] for u in units])
+
+    def _previous(self, chunk: Chunk) -> Chunk | None:
+        """The chunk just before ``chunk`` in its file (as indexing saw it)."""
+        same = self._by_source.get(chunk.source, [])
+        i = next((k for k, c in enumerate(same) if c.id == chunk.id), 0)
+        return same[i - 1] if i > 0 else None
 
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``self.chunks``)."""

@@ -130,3 +130,25 @@ def _only_code_between(blocks, end: int, start: int) -> bool:
     """Only code blocks (at least one) lie between offsets ``end`` and ``start``."""
     between = [b for b in blocks if b.start >= end and b.end <= start]
     return bool(between) and all(b.kind == "code" for b in between)
+
+
+def chunk_units(chunk, previous=None, passage: Passage | None = None) -> list[Unit]:
+    """The units of a stored chunk (its blocks), with a lead-in from ``previous``
+    (the chunk just before it in its file) when that ends with a colon. The same
+    call at index time and at question time gives the same units, so their
+    vectors can be computed once (see :mod:`rag.unitstore`)."""
+    p = passage or Passage(chunk.id, chunk.source, chunk.start, chunk.end, chunk.text, 0.0,
+                           heading_path=chunk.heading_path)
+    lead = None
+    if previous is not None and previous.source == chunk.source and previous.end <= chunk.start + 8:
+        spans = sentence_spans(previous.text, base=previous.start, lines=False)
+        if spans:
+            holder = Passage(previous.id, previous.source, previous.start, previous.end, previous.text, 0.0,
+                             heading_path=previous.heading_path)
+            lead = (holder, *spans[-1])
+    return passage_units(p, chunk.blocks, lead)
+
+
+def unit_key(u: Unit) -> tuple[int, int, int]:
+    """What identifies a unit's vector within its chunk: its span and its lead-in."""
+    return (u.start, u.end, u.lead[0] if u.lead else -1)

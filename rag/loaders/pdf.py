@@ -28,6 +28,8 @@ _BULLET = re.compile(r"^\s*(?:[•◦▪‣∙●○■□–—*-]|\(?\d{1,3}[.
 _SECTION = re.compile(r"^\s*(?:(?:chapter|section|part|appendix)\s+)?(?:\d+|[A-Z])(?:\.\d+)*\.?\s+[A-Z]", re.IGNORECASE)
 _PAGE_NO = re.compile(r"^\s*(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.IGNORECASE)
 _LEADERS = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})\s*$")
+# "hist . 37, 70", "locale, 12, 45", "Rprofile 27": a term (a few words) and page numbers.
+_INDEX_ENTRY = re.compile(r"^(?=.{1,60}$)(?:\S+\s){0,4}?\S+(?:\s\.\s\d{1,4}|,\s\d{1,4}|\s\d{1,4})(?:,\s?\d{1,4})*\s*$")
 _END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 
@@ -139,9 +141,10 @@ def _drop_chrome(lines: list[_Line]) -> list[_Line]:
     offsets = Counter(_page_offset(ln) for ln in edge)
     offsets.pop(None, None)
     min_repeat = 3 if len(pages) >= 4 else len(pages) + 1
+    index_run = _index_lines(lines)
     keep = []
-    for ln in lines:
-        if _LEADERS.search(ln.text):
+    for i, ln in enumerate(lines):
+        if _LEADERS.search(ln.text) or i in index_run:
             continue
         if (ln.first or ln.last) and _PAGE_NO.match(ln.text):
             continue
@@ -150,6 +153,25 @@ def _drop_chrome(lines: list[_Line]) -> list[_Line]:
             continue
         keep.append(ln)
     return keep
+
+
+def _index_lines(lines: list[_Line]) -> set[int]:
+    """Lines of a back-of-book index ("hist . 37, 70"): runs of five or more
+    entries that end in page numbers. They point at pages; they state nothing."""
+    hits = [bool(_INDEX_ENTRY.match(ln.text)) for ln in lines]
+    out: set[int] = set()
+    i = 0
+    while i < len(hits):
+        if not hits[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(hits) and (hits[j] or (j + 1 < len(hits) and hits[j + 1])):
+            j += 1
+        if sum(hits[i:j]) >= 5:
+            out.update(range(i, j))
+        i = j
+    return out
 
 
 def _page_offset(ln: _Line) -> int | None:
