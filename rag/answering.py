@@ -38,6 +38,7 @@ from .settings import Settings
 from .text import (in_vocabulary, is_context_term, question_identifiers, salient_surface, same_word, sentence_spans,
                    stem, surface_of, terms, tokens, words)
 from .types import Answer, Citation, Passage
+from .verification import INSTRUCTION
 from .units import Unit, passage_units
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,9 @@ class ExtractiveAnswerer:
         self.embeddings = embeddings
 
     # -- the public step -----------------------------------------------------------
-    def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
-        """Compose a cited answer from ``passages`` or refuse."""
+    def answer(self, question: str, passages: list[Passage], retriever, query_vector,
+               max_chars: int = MAX_ANSWER_CHARS) -> Answer:
+        """Compose a cited answer of at most ``max_chars`` from ``passages``, or refuse."""
         target = mentions_target(question)
         if target:
             return self._which_documents(target, retriever)
@@ -113,7 +115,7 @@ class ExtractiveAnswerer:
         reason, confidence = self.weak_reason(scored)
         if reason:
             return refusal(reason, scored[0].signals if scored else {}, confidence)
-        answer = compose(self.window(scored, retriever))
+        answer = compose(self.window(scored, retriever, max_chars))
         answer.trace["confidence"] = round(confidence, 3)
         return answer
 
@@ -160,13 +162,17 @@ class ExtractiveAnswerer:
                     "frequency": "count", "version": "version or date"}[best["kind_asked"]]
             return f"the passages that match the question give no {what}", confidence
         if confidence < CONFIDENT:
+            if best.get("speaker"):
+                return f"no passage reports {best['speaker']} saying that", confidence
             return "no passage answers the question closely enough", confidence
         return None, confidence
 
     # -- evidence ----------------------------------------------------------------------
     def score_units(self, question: str, passages: list[Passage], retriever, query_vector) -> list[Scored]:
         """Every unit of ``passages`` scored against ``question``, best first."""
-        units = self.units(passages, retriever)
+        # Text that addresses a model or its reader ("ignore previous instructions") is
+        # never evidence: quoting it would pass the instruction on.
+        units = [u for u in self.units(passages, retriever) if not INSTRUCTION.search(u.reading)]
         if not units:
             return []
         q = _QuestionTerms(question, retriever)
@@ -185,6 +191,8 @@ class ExtractiveAnswerer:
                 "attr_words": q.attribute_words,
                 "attr_missing": [a for a in q.attribute if not _mentions(a, ctx)],
             }
+            if q.speaker_name:
+                signals["speaker"] = q.speaker_name
             missing = q.missing_specific(u, ctx)
             if missing:
                 signals["missing_specific"] = missing
@@ -215,7 +223,7 @@ class ExtractiveAnswerer:
                     out.append(u)
         return out
 
-    def window(self, scored: list[Scored], retriever=None) -> list[Scored]:
+    def window(self, scored: list[Scored], retriever=None, max_chars: int = MAX_ANSWER_CHARS) -> list[Scored]:
         """The best unit with its neighbours in the same section of the same passage
         (the next one first), as many as fit in an answer: the sentence that states
         a fact often follows the one that matches the question best. A window that
@@ -226,7 +234,15 @@ class ExtractiveAnswerer:
                        and s.unit.headings == best.unit.headings), key=lambda s: s.unit.start)
         i = next(k for k, s in enumerate(same) if s is best)
         lo = hi = i
-        fits = lambda units: len(compose(units).text) <= MAX_ANSWER_CHARS  # noqa: E731
+        fits = lambda units: len(compose(units).text) <= max_chars  # noqa: E731
+        # "Secretary Tillerson said:" belongs with the quote it introduces (also across chunks).
+        intro = same[i - 1] if i > 0 else _previous_unit(best.unit, retriever)
+        if intro is not None and intro.unit.text.rstrip().endswith(":") and fits([intro, same[i]]):
+            if i > 0:
+                lo = i - 1
+            else:
+                same.insert(0, intro)
+                hi += 1
         grown = True
         while grown:
             grown = False
@@ -244,6 +260,8 @@ class ExtractiveAnswerer:
                     if u.start < chosen[-1].unit.end or not fits(chosen + [Scored(u, 0.0, {})]):
                         break
                     chosen.append(Scored(u, 0.0, {}))
+        while len(chosen) > 1 and chosen[-1].unit.text.rstrip().endswith(":") and chosen[-1] is not best:
+            chosen.pop()  # a lead-in whose continuation did not fit: never end on it
         if best.signals.get("kind_in_heading") and retriever is not None and hasattr(retriever, "heading_span"):
             span = retriever.heading_span(best.unit.passage.source, best.unit.start, best.unit.headings[-1])
             if span is not None:
@@ -320,8 +338,8 @@ class _QuestionTerms:
         self.names = [] if len(phrases) < 2 or asks_separately(question) else phrases
         self.file_terms = getattr(retriever, "file_terms", None)
         self.file_idents = getattr(retriever, "file_identifiers", None)
-        speaker = asked_speaker(question)
-        self.speaker = tokens(speaker)[-1:] if speaker else []
+        self.speaker_name = asked_speaker(question)
+        self.speaker = tokens(self.speaker_name)[-1:] if self.speaker_name else []
         self.years = re.findall(r"\b(?:1[5-9]|20)\d\d\b", question)
         self.defined = tokens(defined_term(question) or "")
         self.counted = stem(self.attribute_words[-1]) if self.kind == "number" and self.attribute_words and \
@@ -411,6 +429,17 @@ def compose(chosen: list[Scored]) -> Answer:
                                        "kind": s.unit.kind, "score": s.score,
                                        **{k: v for k, v in s.signals.items() if k != "missing_specific"}}
                                       for s in chosen]})
+
+
+def _previous_unit(u: Unit, retriever) -> Scored | None:
+    """The last unit of the chunk before ``u``'s, when ``u`` opens its chunk."""
+    if retriever is None or not hasattr(retriever, "previous_passage"):
+        return None
+    prev = retriever.previous_passage(u.passage)
+    if prev is None:
+        return None
+    units = retriever.units(prev)
+    return Scored(units[-1], 0.0, {}) if units and units[-1].end <= u.start else None
 
 
 def _introduces(u: Unit) -> bool:

@@ -210,9 +210,10 @@ def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress,
     # Also fills in what an older index, or an interrupted run, lacks.
     have = _unit_store(settings).chunk_ids()
     lacking = [c for c in chunks if c.id not in have]
+    units_embedded = 0
     if lacking:
         embeddings = embeddings or make_embeddings(settings)
-        _add_unit_vectors(settings, embeddings, lacking, chunks, progress)
+        units_embedded = _add_unit_vectors(settings, embeddings, lacking, chunks, progress)
     if to_delete:
         # After adding, so an interruption never leaves a file with no chunks at all.
         for i in range(0, len(to_delete), 5000):
@@ -225,8 +226,9 @@ def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress,
     report = IndexReport(
         location=settings.index_location, files_added=added, files_updated=updated,
         files_removed=removed, files_unchanged=unchanged, skipped=list(skipped),
-        chunks_embedded=len(to_add), chunks_removed=len(to_delete), chunks_total=collection.count(),
-        rebuilt=rebuilt, rebuild_reason=reason, seconds=time.perf_counter() - t0, warnings=notes,
+        chunks_embedded=len(to_add), units_embedded=units_embedded, chunks_removed=len(to_delete),
+        chunks_total=collection.count(), rebuilt=rebuilt, rebuild_reason=reason,
+        seconds=time.perf_counter() - t0, warnings=notes,
     )
     _write_manifest(settings, fp, report)
     if not settings.chroma_url:
@@ -272,7 +274,7 @@ def _unit_store(settings: Settings) -> UnitStore:
 
 
 def _add_unit_vectors(settings: Settings, embeddings, added: list[Chunk], chunks: list[Chunk],
-                      progress: bool | None) -> None:
+                      progress: bool | None) -> int:
     """Embed the answer units (sentences, list items, rows) of the added chunks
     once, so that answering a question embeds nothing but the question."""
     previous: dict[str, Chunk | None] = {}
@@ -303,6 +305,7 @@ def _add_unit_vectors(settings: Settings, embeddings, added: list[Chunk], chunks
     if bar is not None:
         bar.close()
     store.close()
+    return sum(len(us) for _, us in per_chunk)
 
 
 def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:

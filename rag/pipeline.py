@@ -19,7 +19,7 @@ from .health import DamagedDatabase, index_busy, prepare_reading, writable
 from .indexing import build_index, check_manifest, index_exists, open_collection
 from .providers import embedding_name, make_answerer, make_chroma_client, make_embeddings
 from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
-from .answering import refusal
+from .answering import MAX_ANSWER_CHARS, ExtractiveAnswerer, refusal
 from .citations import merge_answers
 from .finishing import finish_answer
 from .questions import mentions_target, split_question
@@ -237,7 +237,9 @@ class Engine:
                 part_passages = retriever.search(part, settings.top_k, query_vector=part_vector, timings=timings)
                 passages += [p for p in part_passages if p not in passages]
                 t = time.perf_counter()
-                *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector, settings)
+                # The parts share one answer's length.
+                *_, part_answer = self._answer(answerer, part, part_passages, retriever, part_vector, settings,
+                                               max_chars=MAX_ANSWER_CHARS // len(parts) - 10)
                 timings["answer"] = timings.get("answer", 0.0) + time.perf_counter() - t
                 answered.append((part, part_answer))
             answer = finish_answer(merge_answers(answered), settings)
@@ -279,13 +281,15 @@ class Engine:
         return out
 
     @staticmethod
-    def _answer(answerer, query, passages, retriever, query_vector, settings) -> Iterator[str | Answer]:
+    def _answer(answerer, query, passages, retriever, query_vector, settings, max_chars: int | None = None
+                ) -> Iterator[str | Answer]:
         """The answerer's text pieces, then its Answer (streaming when it can)."""
         if hasattr(answerer, "stream"):
             yield from answerer.stream(query, passages, retriever, query_vector)
         else:
+            extra = {"max_chars": max_chars} if max_chars and isinstance(answerer, ExtractiveAnswerer) else {}
             # Finished before its text is sent, so what streams is what the Answer says.
-            answer = finish_answer(answerer.answer(query, passages, retriever, query_vector), settings)
+            answer = finish_answer(answerer.answer(query, passages, retriever, query_vector, **extra), settings)
             yield answer.text
             yield answer
 

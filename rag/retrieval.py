@@ -103,6 +103,12 @@ class Retriever:
                                                   for c in self._by_source.get(source, [])))
         return self._file_terms[key]
 
+    def previous_passage(self, passage: Passage) -> Passage | None:
+        """The chunk just before ``passage`` in its file, as a passage (or None)."""
+        chunk = self.chunk(passage.chunk_id)
+        prev = self._previous(chunk) if chunk is not None else None
+        return _as_passage(prev) if prev is not None else None
+
     def next_passage(self, passage: Passage) -> Passage | None:
         """The chunk that follows ``passage`` in its file, as a passage (or None)."""
         chunks = self._by_source.get(passage.source, [])

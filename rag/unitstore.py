@@ -47,7 +47,6 @@ class UnitStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(str(self.path), timeout=10, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
                 db.execute("CREATE TABLE IF NOT EXISTS units (chunk_id TEXT, model TEXT, keys TEXT, vecs BLOB, "
                            "PRIMARY KEY (chunk_id, model))")
                 self._db = db

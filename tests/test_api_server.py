@@ -144,8 +144,6 @@ def test_earlier_messages_are_the_history_so_follow_ups_work(served):
     first_q = "When will Japan resume two-plus-two security talks with Russia?"
     first = ask_once(url, first_q).choices[0].message.content
     follow = "Why were those talks put on hold?"
-    alone = ask_once(url, follow)  # without the history, "those talks" are nothing the corpus knows
-    assert alone.model_extra["refused"] is True
     resp = client(url).chat.completions.create(model="rag", messages=[
         {"role": "system", "content": "You are a helpful assistant."},  # accepted and ignored
         {"role": "user", "content": first_q},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.metrics import aggregate, by_category, check_thresholds, error_result, score_case
+from evals.metrics import MAX_ANSWER_CHARS, aggregate, by_category, check_thresholds, error_result, score_case
 from evals.normalize import has_fact, normalize
 from evals.report import compare, markdown, summary_text
 from evals.runner import main
@@ -48,12 +48,14 @@ def test_a_correct_answer_scores_full_marks():
     assert (r.quotes_total, r.quotes_valid) == (1, 1)
 
 
-def test_a_wrong_citation_lowers_citation_precision_and_recall_only():
+def test_a_wrong_citation_lowers_citation_scores_and_the_strict_fact_check():
     wrong = Answer(text=GOOD.text, citations=[cite(1, "b.txt", "Clinton met Kishida in Washington on January 18, 2013.")],
                    passages=GOOD.passages)
     r = score(WHEN, wrong)
     assert r.citation_precision == 0.0 and r.citation_recall == 0.0
-    assert r.fact_ok and r.quotes_valid == 1 and r.retrieval_recall == 1.0
+    # The fact is in the text, but a fact counts only with a citation of a file that states it.
+    assert r.facts_in_answer and not r.fact_ok
+    assert r.quotes_valid == 1 and r.retrieval_recall == 1.0
     assert not r.passed and any("expected source not cited" in f for f in r.failures)
     extra = Answer(text=GOOD.text, citations=GOOD.citations + wrong.citations, passages=GOOD.passages)
     assert score(WHEN, extra).citation_precision == 0.5
@@ -201,3 +203,13 @@ def test_docstring_examples_hold(module):
 
     failed, attempted = doctest.testmod(importlib.import_module(module))
     assert attempted > 0 and failed == 0
+
+
+def test_an_answer_over_400_characters_does_not_count_its_facts():
+    long = Answer(text=GOOD.text + " " + "More words that nobody asked for. " * 12, citations=GOOD.citations,
+                  passages=GOOD.passages)
+    assert len(long.text) > MAX_ANSWER_CHARS
+    r = score(WHEN, long)
+    assert r.facts_in_answer and not r.fact_ok and r.answer_chars == len(long.text)
+    assert any("too long" in f for f in r.failures)
+    assert aggregate([r])["fact_in_answer"] == 1.0 and aggregate([r])["fact_accuracy"] == 0.0

@@ -6,6 +6,8 @@ import pytest
 
 from rag import Settings, build_index
 from rag import indexing
+from rag.providers import embedding_name
+from rag.unitstore import FILE_NAME as UNIT_FILE, UnitStore
 from rag.indexing import open_collection, stored_chunks
 from rag.loading import CorpusError
 from rag.providers import make_chroma_client, make_embeddings
@@ -46,10 +48,11 @@ def test_first_run_then_unchanged_corpus_embeds_nothing(settings, embeddings):
     counter = CountingEmbeddings(embeddings)
     first = build_index(settings, embeddings=counter, progress=False)
     assert len(first.files_added) == 5 and first.chunks_embedded == first.chunks_total > 5
-    assert counter.texts == first.chunks_total
+    # Every chunk, and every answer unit (sentence, list item...) once, for the answerer.
+    assert counter.texts == first.chunks_total + first.units_embedded and first.units_embedded > first.chunks_total
     again = CountingEmbeddings(embeddings)
     second = build_index(settings, embeddings=again, progress=False)
-    assert second.chunks_embedded == 0 and again.texts == 0
+    assert second.chunks_embedded == second.units_embedded == 0 and again.texts == 0
     assert second.files_unchanged == 5 and not (second.files_added or second.files_updated)
     assert (settings.index_dir / "manifest.json").exists()
 
@@ -66,7 +69,7 @@ def test_editing_one_file_reembeds_only_its_chunks(settings, embeddings, corpus)
     new_ids = after.keys() - before.keys()
     assert report.files_updated == ["004_5dafd41b89f38992.txt"] and report.files_unchanged == 4
     assert new_ids and all(after[i].source == target.name for i in new_ids)
-    assert report.chunks_embedded == counter.texts == len(new_ids)
+    assert report.chunks_embedded == len(new_ids) and counter.texts == len(new_ids) + report.units_embedded
     assert all(before[i].source == target.name for i in before.keys() - after.keys())
     assert any("Hokkaido" in after[i].text for i in new_ids)
 
@@ -107,7 +110,9 @@ def test_interrupted_run_is_repaired_without_duplicates(settings, embeddings, mo
     report = build_index(settings, embeddings=counter, progress=False)
     final = chunks_in(settings)
     assert len(final) == len({c.id for c in final}) == report.chunks_total
-    assert counter.texts == report.chunks_embedded == report.chunks_total - 8
+    assert report.chunks_embedded == report.chunks_total - 8
+    # The interrupted run stored no unit vectors yet: the repair embeds every chunk's units.
+    assert counter.texts == report.chunks_embedded + report.units_embedded
     assert {c.source for c in final} == {c.source for c in partial} | set(report.files_added) | set(
         report.files_updated)
     assert len({c.source for c in final}) == 5
@@ -128,3 +133,18 @@ def test_empty_or_missing_corpus_names_the_path(tmp_path):
         build_index(Settings(corpus_dir=tmp_path / "empty", index_dir=tmp_path / "ix"))
     with pytest.raises(CorpusError, match="missing"):
         build_index(Settings(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "ix"))
+
+
+def test_unit_vectors_are_stored_once_and_dropped_with_their_chunks(settings, embeddings, corpus):
+    build_index(settings, embeddings=embeddings, progress=False)
+    store = UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
+    ids = {c.id for c in chunks_in(settings)}
+    assert store.chunk_ids() == ids
+    (corpus / "003_570d4b081ac06c31.txt").unlink()
+    build_index(settings, embeddings=embeddings, progress=False)
+    assert store.chunk_ids() == {c.id for c in chunks_in(settings)} < ids
+    # The store is a cache: deleting it loses nothing, the next run fills it in.
+    store.close()
+    (settings.index_dir / UNIT_FILE).unlink()
+    report = build_index(settings, embeddings=embeddings, progress=False)
+    assert report.chunks_embedded == 0 and report.units_embedded > 0

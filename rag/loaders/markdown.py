@@ -105,7 +105,7 @@ class _Renderer:
             elif t == "inline":
                 text, link_share, bold_only = _inline(tok)
                 if self.row is not None:
-                    self.row.append(text)
+                    self.row.append(text.strip().rstrip(","))
                 elif heading is not None:
                     self._flush_items()
                     self.out.heading(text, heading)
@@ -142,11 +142,11 @@ class _Renderer:
         return depth
 
     def _flush_items(self) -> None:
+        # Unlike HTML pages, Markdown sources carry no menus: a list of links is content
+        # ("Projects using Hatch: Armory, in-toto..."), kept.
         items, self.pending = self.pending, []
-        if len(items) >= 3 and all(share >= 0.8 for _, share in items):
-            return  # a list of links: a table of contents
         for text, _ in items:
-            self.out.add("list_item", text)
+            self.out.add("list_item", " ".join(text.rstrip(", ").split()))
 
     def _end_row(self) -> None:
         cells, self.row = self.row or [], None
@@ -200,7 +200,9 @@ def _inline(tok) -> tuple[str, float, bool]:
                 plain_chars += len(child.content.strip())
         elif t in ("softbreak", "hardbreak"):
             parts.append(" ")
-        elif t == "html_inline" and re.match(r"<br\b", child.content, re.IGNORECASE):
+        elif t == "html_inline" and re.match(r"</(?:li|dd|dt|p|div|td|th)>", child.content, re.IGNORECASE):
+            parts.append(", " if child.content.lower() == "</li>" else " ")  # "<ul><li>v1</li><li>v2</li>" in a cell
+        elif t == "html_inline" and re.match(r"<(?:br|hr|p|div|li|ul|ol)\b", child.content, re.IGNORECASE):
             parts.append(" ")
         # images and other raw inline HTML are not text
     text = _ICON.sub("", "".join(parts))
