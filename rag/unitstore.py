@@ -45,16 +45,35 @@ class UnitStore:
     def _conn(self) -> sqlite3.Connection | None:
         if self._db is None and not self._disabled:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(str(self.path), timeout=10, check_same_thread=False)
-                db.execute("CREATE TABLE IF NOT EXISTS units (chunk_id TEXT, model TEXT, keys TEXT, vecs BLOB, "
-                           "PRIMARY KEY (chunk_id, model))")
-                self._db = db
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                # A damaged file: it only held a cache, so start a new one.
+                log.warning("unit vectors at %s are damaged (%s): starting them afresh", self.path, exc)
+                try:
+                    self.path.unlink()
+                    self._db = self._open()
+                except (OSError, sqlite3.Error) as again:
+                    self._give_up(again)
             except (OSError, sqlite3.Error) as exc:
-                # A read-only or damaged index folder: answer anyway, embedding units as needed.
-                log.warning("unit vectors unavailable at %s (%s): embedding them per question", self.path, exc)
-                self._disabled = True
+                self._give_up(exc)
         return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self.path), timeout=10, check_same_thread=False)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS units (chunk_id TEXT, model TEXT, keys TEXT, vecs BLOB, "
+                       "PRIMARY KEY (chunk_id, model))")
+            db.execute("SELECT count(*) FROM units").fetchone()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _give_up(self, exc: Exception) -> None:
+        # A read-only index folder: answer anyway, embedding units as needed.
+        log.warning("unit vectors unavailable at %s (%s): embedding them per question", self.path, exc)
+        self._disabled = True
 
     def get(self, chunk_ids: list[str]) -> dict[str, dict[Key, np.ndarray]]:
         """The stored vectors of these chunks (chunks with none are left out)."""
