@@ -140,7 +140,8 @@ def _drop_chrome(lines: list[_Line]) -> list[_Line]:
     counts = Counter(_norm(ln.text) for ln in edge)
     offsets = Counter(_page_offset(ln) for ln in edge)
     offsets.pop(None, None)
-    min_repeat = 3 if len(pages) >= 4 else len(pages) + 1
+    # A line at the page edge on three pages (on every page of a short file) is a running head.
+    min_repeat = 3 if len(pages) >= 3 else len(pages) + 1
     index_run = _index_lines(lines)
     keep = []
     for i, ln in enumerate(lines):
