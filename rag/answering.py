@@ -243,10 +243,12 @@ class ExtractiveAnswerer:
             else:
                 same.insert(0, intro)
                 hi += 1
+        # "This is the only way to...": a sentence that points back needs the one before it first.
+        back = bool(_POINTS_BACK.match(best.unit.text))
         grown = True
         while grown:
             grown = False
-            for j in (hi + 1, lo - 1):
+            for j in ((lo - 1, hi + 1) if back and lo == i else (hi + 1, lo - 1)):
                 if 0 <= j < len(same) and fits(same[min(lo, j):max(hi, j) + 1]):
                     lo, hi = min(lo, j), max(hi, j)
                     grown = True
@@ -440,6 +442,9 @@ def _previous_unit(u: Unit, retriever) -> Scored | None:
         return None
     units = retriever.units(prev)
     return Scored(units[-1], 0.0, {}) if units and units[-1].end <= u.start else None
+
+
+_POINTS_BACK = re.compile(r"^\W*(?:this|that|these|those|it|they|such|here|there|then|thus|hence|so)\b", re.I)
 
 
 def _introduces(u: Unit) -> bool:

@@ -147,8 +147,9 @@ _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Nos|Gen|Sen|Rep|Gov|Prof|Corp|Inc|Ltd|Co|vs|etc|Jan|Feb|Mar|Apr|"
     r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|N|S|U|a\.m|p\.m|[A-Z])\.)$"
 )
-_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n|\n")
-_END_SOFT = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n")
+# A lone "!" or "?" ("the ! operator") ends nothing: the mark must follow a word.
+_END = re.compile(r"(?<=\S)[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n|\n")
+_END_SOFT = re.compile(r"(?<=\S)[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n")
 
 
 def sentence_spans(text: str, base: int = 0, lines: bool = True) -> list[tuple[int, int]]:

@@ -94,8 +94,10 @@ def passage_units(passage: Passage, blocks: tuple[Block, ...] | list[Block],
         code = _code_after(blocks, b, passage)
         prev = ""
         for i, (a, z) in enumerate(spans):
-            if code is not None and i == len(spans) - 1 and text[a - base:z - base].rstrip().endswith(":"):
-                z = code.end  # "...run:" + the command it introduces: one answer
+            last = text[a - base:z - base].rstrip()
+            if code is not None and i == len(spans) - 1 and (last.endswith(":") or not _ENDED.search(last)):
+                # "...run:" or "The default setting is" + the code it introduces: one answer.
+                z = code.end
             if i == 0 and b.kind == "paragraph" and text[a - base:a - base + 1].islower() and units and \
                     units[-1].kind == "sentence" and not _ENDED.search(units[-1].text) and z - units[-1].start <= \
                     MAX_UNIT_CHARS and _only_code_between(blocks, units[-1].end, a):

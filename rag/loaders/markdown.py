@@ -19,7 +19,9 @@ from .base import Parsed, TextBuilder
 _FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # MkDocs Material icon shortcodes (":material-github:") render as pictures, not words.
 _ICON = re.compile(r":(?:material|fontawesome|octicons|simple)-[a-z0-9-]+:")
-_ADMONITION = re.compile(r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+\w[\w-]*(?:[ \t]+\"(?P<title>[^\"]*)\")?[ \t]*$")
+# MkDocs admonitions (!!! note "Title", ??? collapsible) and content tabs (=== "Windows").
+_ADMONITION = re.compile(r"^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+\w[\w-]*(?:[ \t]+\"(?P<title>[^\"]*)\")?"
+                         r"|===\+?[ \t]+\"(?P<tab>[^\"]*)\")[ \t]*$")
 
 
 def parse_markdown(text: str) -> Parsed:
@@ -45,7 +47,9 @@ def _unfold_admonitions(text: str) -> str:
             i += 1
             continue
         indent = len(m.group("indent").expandtabs(4))
-        if m.group("title"):
+        if m.group("tab"):
+            out += [f"{m.group('indent')}**{m.group('tab')}**", ""]  # a tab's name titles its content
+        elif m.group("title"):
             out += [m.group("indent") + m.group("title"), ""]
         i += 1
         while i < len(lines) and (not lines[i].strip() or len(lines[i].expandtabs(4)) -
