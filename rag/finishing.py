@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from .citations import MARKER, renumber
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 # An answer segment is the text between runs of markers: "text [1][2] text [3]".
 _MARKERS_RUN = re.compile(r"(\s*(?:\[\d{1,3}\])+)")
 _LEAD_IN = re.compile(r":[\s\"“]*$")
+MAX_ANSWER_CHARS = 400  # as in rag.answering: beyond it an answer is a passage to read
 MAX_EXTENSION_CHARS = 600  # the introduced statement is one sentence, not a whole page
 
 
@@ -151,6 +153,8 @@ def _complete_lead_ins(answer: Answer, settings: Settings) -> Answer:
         if not spans:
             continue
         new_end = spans[0][1]
+        if len(answer.text) + (new_end - c.end) > MAX_ANSWER_CHARS:
+            continue  # an answer stays short enough to read; the viewer shows what follows
         by_marker[c.marker] = Citation(c.marker, c.source, text[c.start:new_end], c.start, new_end)
         segments[i] = (" " + " ".join(text[c.start:new_end].split()), markers)
         changed = True
@@ -188,10 +192,17 @@ def _segments(text: str) -> list[tuple[str, list[int]]]:
 
 
 def _document_text(corpus_dir: Path, source: str) -> str:
-    from .loading import document_text
-
     root = Path(corpus_dir).resolve()
     path = (root / source).resolve()
     if not path.is_relative_to(root):
         raise ValueError(f"{source!r} is outside the corpus")
+    st = path.stat()
+    return _cached_text(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_text(path: Path, mtime_ns: int, size: int) -> str:
+    # Parsing a PDF takes a second or more: not once per answer.
+    from .loading import document_text
+
     return document_text(path)

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from .health import store_error
 from .indexing import open_collection, stored_chunks, vector_store
 from .settings import Settings
 from .text import corpus_identifiers, sentence_spans, tokens
@@ -51,7 +52,11 @@ class Retriever:
     def refresh(self) -> None:
         """Reload chunks and BM25 if the index changed since the last load."""
         collection = open_collection(self._client, self.settings, create=False)
-        if collection is None or collection.count() == 0:
+        try:
+            count = collection.count() if collection is not None else 0
+        except Exception as exc:  # a server that froze or went away after the collection was found
+            raise store_error(exc, self.settings) from None
+        if count == 0:
             raise IndexMissing(f"no index at {self.settings.index_location}; run `rag index`")
         generation = (collection.metadata or {}).get("rag_generation")
         if generation == self._generation and self._bm25 is not None:
@@ -174,7 +179,10 @@ class Retriever:
         pool = max(k * 3, 20)
         qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         clock.lap("embed_query")
-        dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
+        try:
+            dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
+        except Exception as exc:
+            raise store_error(exc, self.settings) from None
         dense_sim: dict[str, float] = {}
         for doc, distance in dense:
             dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos

@@ -52,9 +52,9 @@ def test_answers_balance_quotes_but_citations_stay_verbatim(seeds_settings):
 def test_an_answer_never_stops_at_a_lead_in_colon(seeds_settings, question, introduced):
     a = ask(question, settings=seeds_settings)
     assert not a.refused
-    first = a.citations[0]
-    # The lead-in ("... said Secretary Clinton:") now carries the statement it introduces.
-    assert introduced in first.quote and introduced in a.text, a.text
+    # The lead-in ("... said Secretary Clinton:") comes with the statement it introduces.
+    assert any(introduced in c.quote for c in a.citations) and introduced in a.text, a.text
+    assert len(a.text) <= 400
     assert not a.text.rstrip().rstrip("[]0123456789 ").endswith(":"), a.text
     for c in a.citations:
         assert document_text(seeds_settings.corpus_dir / c.source)[c.start:c.end] == c.quote
