@@ -49,7 +49,8 @@ def category_rows(result: dict) -> list[list[str]]:
 
 def threshold_rows(result: dict) -> list[list[str]]:
     return [[t["metric"] + (f" [{t['category']}]" if t["category"] else ""), fmt(t["value"], t["metric"]),
-             ("<= " if t["kind"] == "max" else ">= ") + fmt(t["limit"], t["metric"]),
+             {"max": "<= ", "min": ">= "}.get(t["kind"], "> ") + fmt(t["limit"], t["metric"])
+             + (" (top-chunk)" if t["kind"] == "above top-chunk" else ""),
              {True: "ok", False: "MISSED", None: "n/a"}[t["ok"]]] for t in result["thresholds"]]
 
 

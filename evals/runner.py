@@ -72,6 +72,14 @@ def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, p
         base = _run(suite, settings.replace(answerer=BASELINE), only, progress)
         result["baseline"] = {"answerer": BASELINE, "summary": base["summary"],
                               "by_category": base["by_category"]}
+        ours, theirs = result["summary"]["fact_accuracy"], base["summary"]["fact_accuracy"]
+        if ours is not None and theirs is not None:
+            # The answerer must beat the plain approach on the same cases, every run (a tie
+            # only at 100%, where there is nothing left to beat).
+            row = {"metric": "fact_accuracy", "category": None, "limit": theirs, "kind": "above top-chunk",
+                   "value": ours, "ok": ours > theirs or ours == theirs == 1.0}
+            result["thresholds"].append(row)
+            result["passed"] = result["passed"] and row["ok"]
     return result
 
 

@@ -58,6 +58,7 @@ WEIGHTS = {"dense": 0.725, "cover": 1.0, "kind": 0.307, "kind_exact": 0.33}
 CONFIDENCE = {"score": 0.889, "dense": 0.475, "cover": 0.625, "cover_own": 0.403, "attr_missing": -0.634,
               "ident_missing": -0.454, "margin": 0.447, "numeric": -0.597, "kind": 0.16, "bias": -0.047}
 CONFIDENT = 0.7
+RELEVANT_NEIGHBOUR = 0.15  # a neighbour joins the answer when it scores at least this share of the best
 MAX_ABSENT_MASS = 0.5  # share of the question's weight the corpus never mentions
 _EXACT_KINDS = ("number", "date", "version", "duration", "frequency")
 
@@ -249,7 +250,10 @@ class ExtractiveAnswerer:
         while grown:
             grown = False
             for j in ((lo - 1, hi + 1) if back and lo == i else (hi + 1, lo - 1)):
-                if 0 <= j < len(same) and fits(same[min(lo, j):max(hi, j) + 1]):
+                # A neighbour that shares nothing with the question (by itself, not by the
+                # headings it shares with the best one) is filler, not context.
+                if 0 <= j < len(same) and _own(same[j]) >= RELEVANT_NEIGHBOUR * _own(best) \
+                        and fits(same[min(lo, j):max(hi, j) + 1]):
                     lo, hi = min(lo, j), max(hi, j)
                     grown = True
                     break
@@ -431,6 +435,11 @@ def compose(chosen: list[Scored]) -> Answer:
                                        "kind": s.unit.kind, "score": s.score,
                                        **{k: v for k, v in s.signals.items() if k != "missing_specific"}}
                                       for s in chosen]})
+
+
+def _own(s: Scored) -> float:
+    """What a unit itself shares with the question: similarity and its own coverage."""
+    return WEIGHTS["dense"] * s.signals["dense"] + WEIGHTS["cover"] * s.signals["cover_own"]
 
 
 def _previous_unit(u: Unit, retriever) -> Scored | None:

@@ -93,7 +93,25 @@ def test_run_suite_with_explicit_settings(workspace, tmp_path):
     result = run_suite(suite, settings, only=["bridge"], progress=False)
     assert [c["id"] for c in result["cases"]] == ["bridge"] and result["cases"][0]["passed"]
     # Thresholds of categories the filter left out cannot be measured; they do not fail the run.
-    assert result["passed"] and [t["ok"] for t in result["thresholds"]] == [True, True, None]
+    assert result["passed"] and [t["ok"] for t in result["thresholds"]] == [True, True, None, True]
+    # The last row: the answerer against the top-chunk baseline on the same cases.
+    assert result["thresholds"][-1]["kind"] == "above top-chunk" and result["baseline"]["answerer"] == "top-chunk"
+
+
+def test_the_run_shows_the_margin_over_the_top_chunk_baseline(tmp_path):
+    # A long document: its top chunk holds the fact but is no answer a reader can use (over 400 characters).
+    (tmp_path / "docs").mkdir()
+    filler = " ".join(f"Visitors also enjoy walk number {i} along the harbour front." for i in range(12))
+    (tmp_path / "docs" / "festival.txt").write_text(
+        "Port Alder Lighthouse Festival\n\n" + filler + " The Lighthouse Festival in Port Alder is held every "
+        "year on June 14. " + filler + "\n", encoding="utf-8")
+    (tmp_path / "long.yaml").write_text("corpus: docs\ncases:\n" + SUITE.split("cases:\n")[1].split("  - id: bridge")[0],
+                                        encoding="utf-8")
+    suite = load_suite(tmp_path / "long.yaml")
+    result = run_suite(suite, settings_for(suite, Settings(), index_dir=tmp_path / "index"), progress=False)
+    margin = result["thresholds"][-1]
+    assert margin["kind"] == "above top-chunk" and margin["limit"] == 0.0 and margin["value"] == 1.0 and margin["ok"]
+    assert result["cases"][0]["answer_chars"] <= 400
 
 
 def test_rag_eval_command_dispatches_to_the_runner(workspace, tmp_path):
