@@ -36,7 +36,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexing import build_index
 
-    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild)
+    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild,
+                         full_check=args.full_check)
     print(report.summary())
     return 0
 
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--progress", action="store_true", help="always show the progress bar")
     sp.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from the corpus")
+    sp.add_argument("--full-check", dest="full_check", action="store_true",
+                    help="read and hash every file, not only those whose size or time changed")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("ask", help="ask a question")

