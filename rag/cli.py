@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("chromadb").setLevel(logging.WARNING)
     # HTTP client loggers print request URLs, credentials included: quiet and mask them.
-    secrets = tuple(v for k, v in os.environ.items() if k in ("RAG_LLM_API_KEY", "OPENAI_API_KEY") and v)
+    secrets = tuple(v for k, v in os.environ.items() if k in ("RAG_LLM_API_KEY", "OPENAI_API_KEY",
+                                                                  "RAG_EMBEDDING_API_KEY") and v)
     guard_http_loggers(*secrets, force_quiet=True)
     guard_handlers(*secrets)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

@@ -122,6 +122,10 @@ class MiniLMOnnxEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Tokens per text as the model sees them (after truncation at 256)."""
+        return [len(e.ids) for e in self._tok.encode_batch(list(texts))]
+
 
 def token_batches(lengths: list[int], max_tokens: int) -> list[list[int]]:
     """Indices grouped into batches of similar length whose padded size
