@@ -53,20 +53,24 @@ def variants():
         return configure
 
     return {
-        "default": lambda: MiniLMOnnxEmbeddings(),
-        "batch 512 tokens": lambda: MiniLMOnnxEmbeddings(batch_tokens=512),
-        "batch 2048 tokens": lambda: MiniLMOnnxEmbeddings(batch_tokens=2048),
-        "batch 4096 tokens": lambda: MiniLMOnnxEmbeddings(batch_tokens=4096),
-        "1 thread": lambda: MiniLMOnnxEmbeddings(threads=1),
-        "2 sessions x 1 thread": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2),
-        "2 sessions x 1 thread, batch 512": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2, batch_tokens=512),
-        "2 sessions x 1 thread, batch 2048": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2,
-                                                                          batch_tokens=2048),
-        "no spinning": lambda: MiniLMOnnxEmbeddings(configure=opts(cfg_session_intra_op_allow_spinning="0")),
-        "graph opt basic": lambda: MiniLMOnnxEmbeddings(
+        "1 session x 2 threads, 1024 tokens (before)": lambda: MiniLMOnnxEmbeddings(threads=2),
+        "1 session x 1 thread, 1024": lambda: MiniLMOnnxEmbeddings(threads=1),
+        "2 sessions x 1 thread, 1024": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2),
+        "2 sessions x 1 thread, 256": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2, batch_tokens=256),
+        "2 sessions x 1 thread, 512": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2, batch_tokens=512),
+        "2 sessions x 1 thread, 768": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2, batch_tokens=768),
+        "2 sessions x 1 thread, 2048": lambda: MiniLMOnnxEmbeddings(threads=1, sessions=2, batch_tokens=2048),
+        "1 session x 2 threads, no spinning": lambda: MiniLMOnnxEmbeddings(
+            configure=opts(cfg_session_intra_op_allow_spinning="0")),
+        "2 sessions x 1 thread, 512, graph opt basic": lambda: MiniLMOnnxEmbeddings(
+            threads=1, sessions=2, batch_tokens=512,
             configure=opts(graph_optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC)),
-        "sequential exec, no mem pattern": lambda: MiniLMOnnxEmbeddings(
-            configure=opts(enable_mem_pattern=False)),
+        "2 sessions x 1 thread, 512, graph opt extended": lambda: MiniLMOnnxEmbeddings(
+            threads=1, sessions=2, batch_tokens=512,
+            configure=opts(graph_optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)),
+        "2 sessions x 1 thread, 256, graph opt basic": lambda: MiniLMOnnxEmbeddings(
+            threads=1, sessions=2, batch_tokens=256,
+            configure=opts(graph_optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC)),
     }
 
 

@@ -21,7 +21,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# benchmarks/compare.py points this at another version's code to measure before/after.
+sys.path.insert(0, os.environ.get("RAG_BENCH_CODE") or str(REPO))
 
 STAGES = ("embed_query", "dense", "lexical", "fusion", "answer")
 
@@ -97,8 +98,13 @@ def phase_reindex(args: dict) -> dict:
         r = build_index(s, progress=False)
         unchanged.append(time.perf_counter() - t)
         assert r.chunks_embedded == 0, r.summary()
+    import inspect
+
     t = time.perf_counter()
-    r = build_index(s, progress=False, full_check=True)
+    if "full_check" in inspect.signature(build_index).parameters:
+        r = build_index(s, progress=False, full_check=True)
+    else:  # older versions read every file on every run
+        r = build_index(s, progress=False)
     full = time.perf_counter() - t
     target = sorted(p for p in Path(s.corpus_dir).rglob("*.md"))[len(r.files_added) // 2 or 0]
     original = target.read_bytes()

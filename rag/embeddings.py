@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 _MAX_TOKENS = 256
-_BATCH_TOKENS = 1024  # padded tokens per batch; STACK.md: faster and leaner than fixed batches
+_BATCH_TOKENS = 256  # padded tokens per batch: measured best with single-threaded sessions (bench_embedder.py)
 
 
 class MissingDependency(ImportError):
