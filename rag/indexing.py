@@ -43,7 +43,7 @@ from .types import Chunk, IndexReport, Skipped
 
 log = logging.getLogger(__name__)
 
-ADD_BATCH = 256  # chunks per embedding call; the embedder batches them by token length
+ADD_BATCH = 128  # chunks per embedding call and per write; the embedder batches them by token length
 MANIFEST = "manifest.json"
 
 

@@ -28,6 +28,7 @@ from typing import Callable
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .loading import load_document
+from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
 
@@ -90,6 +91,9 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                 if bar is not None:
                     bar.total = (bar.total or 0) + len(item)
                     bar.refresh()
+            # Equal windows, not growing ones: with write sizes 64, 128, 256... garbling
+            # Chroma 1.5.9's persisted HNSW file no longer crashed a plain reader (so it is
+            # not what Chroma loads); equal windows keep its usual behaviour.
             while len(pending_chunks) >= window or (finished and pending_chunks):
                 batch, pending_chunks = pending_chunks[:window], pending_chunks[window:]
                 vectors = get_embeddings().embed_documents([c.text for c in batch])
@@ -100,8 +104,9 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                     before_first_write()
                 pending = [writer.submit(_write, collection, batch, vectors)]
                 result.chunks_embedded += len(batch)
-                if bar is not None:
-                    bar.update(len(batch))
+                if bar is not None:  # the bar counts chunks stored, not just embedded
+                    pending[0].add_done_callback(
+                        lambda f, n=len(batch): f.exception() is None and bar.update(n))
         for f in pending:
             f.result()
         if failure:
@@ -132,7 +137,7 @@ def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], 
             return
         loaded = load_document(root, f.source)
         if isinstance(loaded, Skipped):
-            log.warning("skipped %s: %s", loaded.source, loaded.reason)
+            log.warning("skipped %s: %s", printable(loaded.source), loaded.reason)
             result.skipped.append(loaded)
             result.recorded[f.source] = Recorded(f.key, "", loaded.reason)
             if stored.get(f.source):

@@ -29,7 +29,8 @@ def test_corpus_is_deterministic_and_about_the_size_asked(tmp_path):
     assert not skipped and len(docs) == a["files"]
     chunks = split_documents(docs, 800, 120)
     assert 0.9 * 600 <= len(chunks) <= 1.1 * 600
-    assert sum(d.text.count("\n## ") for d in docs) >= len(docs)  # sections under headings
+    headings = [b for d in docs for b in d.blocks if b.kind == "heading"]
+    assert len(headings) >= 2 * len(docs) and {b.level for b in headings} == {1, 2}  # titles and sections
     for q in a["questions"]:
         assert (tmp_path / "a" / q["source"]).exists()
     assert generate(tmp_path / "a", chunks=600) == a  # reused, not rewritten
