@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--model", action="append", dest="models",
                     help=f"model name(s) to answer to (default {DEFAULT_MODEL}); repeat for aliases")
-    ap.add_argument("--threads", type=int, default=0, help="onnxruntime sessions (default: one per core)")
+    ap.add_argument("--threads", type=int, default=0, help="cores to embed on (default: all)")
     ap.add_argument("--api-key", default=os.environ.get("RAG_EMBEDDING_API_KEY"),
                     help="required from clients (default RAG_EMBEDDING_API_KEY); needed off loopback")
     args = ap.parse_args(argv)

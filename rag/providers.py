@@ -32,7 +32,8 @@ def make_embeddings(settings: Settings):
 
     if settings.embedding == "hash":
         return HashEmbeddings()
-    return MiniLMOnnxEmbeddings(threads=1, sessions=settings.embedding_threads or available_cores())
+    cores = settings.embedding_threads or available_cores()
+    return MiniLMOnnxEmbeddings(threads=cores, bulk_sessions=cores)
 
 
 def available_cores() -> int:
