@@ -48,8 +48,9 @@ class Settings:
     chunk_overlap: int = 120
     top_k: int = 6
     embedding: str = "minilm-onnx"
-    # minilm-onnx: one single-threaded onnxruntime session per core, batches side by side
-    # (measured faster than one session with several threads); 0 = every core this process may use.
+    # minilm-onnx: cores to embed on. Indexing runs one single-threaded onnxruntime session per
+    # core, batches side by side (measured faster than one session with several threads); a
+    # question runs on one session with that many threads. 0 = every core this process may use.
     # openai: requests in flight at once; 0 = 4.
     embedding_threads: int = 0
     # Remote embeddings (used when embedding == "openai"): any OpenAI-compatible /v1/embeddings.
