@@ -36,7 +36,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexing import build_index
 
-    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild)
+    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild,
+                         full_check=args.full_check)
     print(report.summary())
     return 0
 
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--progress", action="store_true", help="always show the progress bar")
     sp.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from the corpus")
+    sp.add_argument("--full-check", dest="full_check", action="store_true",
+                    help="read and hash every file, not only those whose size or time changed")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("ask", help="ask a question")
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("chromadb").setLevel(logging.WARNING)
     # HTTP client loggers print request URLs, credentials included: quiet and mask them.
-    secrets = tuple(v for k, v in os.environ.items() if k in ("RAG_LLM_API_KEY", "OPENAI_API_KEY") and v)
+    secrets = tuple(v for k, v in os.environ.items() if k in ("RAG_LLM_API_KEY", "OPENAI_API_KEY",
+                                                                  "RAG_EMBEDDING_API_KEY") and v)
     guard_http_loggers(*secrets, force_quiet=True)
     guard_handlers(*secrets)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

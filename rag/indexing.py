@@ -11,6 +11,11 @@ A fingerprint of (embedding model, chunking settings) is stored in the
 collection's metadata; when it differs the collection is rebuilt from scratch
 instead of mixing vectors.
 
+A re-run reads only files whose size or times changed since the last run
+(:mod:`rag.filestate`; the record is trusted only while the store's generation
+stamp matches it), and the embedding loop overlaps reading, embedding and
+writing (:mod:`rag.ingest`).
+
 >>> report = build_index(Settings(corpus_dir="seeds", index_dir="/tmp/ix"))  # doctest: +SKIP
 >>> print(report.summary())  # doctest: +SKIP
 """
@@ -27,20 +32,22 @@ import uuid
 import numpy as np
 from datetime import datetime, timezone
 
-from .chunking import CHUNKER_VERSION, blocks_from_meta, blocks_to_meta, split_documents
+from . import filestate
+from .chunking import CHUNKER_VERSION, blocks_from_meta
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
-from .loading import CorpusError, load_corpus
+from .ingest import ingest
+from .loading import CorpusError, corpus_files
 from .providers import embedding_name, make_chroma_client, make_embeddings
+from .safety import printable
 from .settings import Settings
-from .types import Chunk, IndexReport
+from .types import Chunk, IndexReport, Skipped
 from .units import chunk_units, unit_key
 from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
 
 log = logging.getLogger(__name__)
 
-ADD_BATCH = 64
-UNIT_BATCH = 256
+ADD_BATCH = 128  # chunks per embedding call and per write; the embedder batches them by token length
 MANIFEST = "manifest.json"
 
 
@@ -144,12 +151,14 @@ def stored_chunks(collection) -> list[Chunk]:
 
 
 def build_index(settings: Settings | None = None, *, progress: bool | None = None,
-                embeddings=None, rebuild: bool = False) -> IndexReport:
+                embeddings=None, rebuild: bool = False, full_check: bool = False) -> IndexReport:
     """Bring the index in line with the corpus; return what was done.
 
     The store is checked first (:mod:`rag.health`): a damaged one is repaired
     or rebuilt and the report says so; ``rebuild=True`` always rebuilds. One
-    run at a time per index folder (a second one waits).
+    run at a time per index folder (a second one waits). Files whose size and
+    times match the last run's record are not read (:mod:`rag.filestate`);
+    ``full_check=True`` reads and hashes every file.
 
     >>> print(build_index().summary())  # doctest: +SKIP
     Index: .../index
@@ -157,19 +166,22 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     """
     settings = settings or Settings.from_env()
     t0 = time.perf_counter()
-    docs, skipped = load_corpus(settings.corpus_dir)
-    if not docs:
+    scan_started = filestate.now()
+    if not settings.corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {printable(str(settings.corpus_dir))} (set RAG_CORPUS_DIR)")
+    paths, unsupported = corpus_files(settings.corpus_dir)
+    if not paths:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} "
                           "(supported: .txt .md .html .pdf)")
-    chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
+    files = filestate.stat_files(settings.corpus_dir, paths)
 
     check_folder(settings)
     with index_lock(settings):
-        return _sync(settings, chunks, skipped, t0, progress, embeddings, rebuild)
+        return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check)
 
 
-def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress, embeddings,
-          rebuild: bool) -> IndexReport:
+def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
+          scan_started: float, progress, embeddings, rebuild: bool, full_check: bool) -> IndexReport:
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
@@ -181,131 +193,137 @@ def _sync(settings: Settings, chunks: list[Chunk], skipped, t0: float, progress,
         log.warning("rebuilding index: %s", reason)
         discard_collection(client, settings)
         collection = open_collection(client, settings, create=True)
-    if (collection.metadata or {}).get("rag_complete") is False:
+    incomplete = (collection.metadata or {}).get("rag_complete") is False
+    if incomplete:
         notes.append("the previous `rag index` run did not finish; this run completed it")
+    if rebuilt:
+        filestate.forget_state(settings)
 
-    existing = stored_chunks(collection)
-    existing_ids = {c.id for c in existing}
-    wanted = {c.id: c for c in chunks}
-    to_add = [c for c in chunks if c.id not in existing_ids]
-    to_delete = sorted(existing_ids - wanted.keys())
+    generation = (collection.metadata or {}).get("rag_generation")
+    plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete)
+    if not plan.trusted:
+        log.info("reading every file: %s", plan.reason)
+    stored, removed = _stored_ids(collection, plan)
 
-    old_by_file: dict[str, set[str]] = {}
-    for c in existing:
-        old_by_file.setdefault(c.source, set()).add(c.id)
-    new_by_file: dict[str, set[str]] = {}
-    for c in chunks:
-        new_by_file.setdefault(c.source, set()).add(c.id)
-    added = sorted(s for s in new_by_file if s not in old_by_file)
-    updated = sorted(s for s in new_by_file if s in old_by_file and old_by_file[s] != new_by_file[s])
-    removed = sorted(s for s in old_by_file if s not in new_by_file)
-    unchanged = len(new_by_file) - len(added) - len(updated)
+    def get_embeddings():
+        nonlocal embeddings
+        if embeddings is None:
+            embeddings = make_embeddings(settings)
+        return embeddings
 
-    if to_add or to_delete:
+    marked = False
+
+    def mark_incomplete() -> None:
         # Readers warn about a partial index until the end of this run (interrupted runs too).
-        _set_meta(collection, rag_complete=False)
-    if to_add:
-        embeddings = embeddings or make_embeddings(settings)
-        _add_chunks(client, settings, embeddings, to_add, progress)
-    # Also fills in what an older index, or an interrupted run, lacks.
-    have = _unit_store(settings).chunk_ids()
-    lacking = [c for c in chunks if c.id not in have]
-    units_embedded = 0
-    if lacking:
-        embeddings = embeddings or make_embeddings(settings)
-        units_embedded = _add_unit_vectors(settings, embeddings, lacking, chunks, progress)
+        nonlocal marked
+        if not marked:
+            _set_meta(collection, rag_complete=False)
+            marked = True
+
+    show = sys.stderr.isatty() if progress is None else progress
+    units = _unit_store(settings)
+    result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
+                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units)
+    known = {f.source: plan.recorded[f.source] for f in plan.unchanged}
+    if result.documents + sum(1 for r in known.values() if not r.skipped) == 0:
+        raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
+                          f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
+    to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
     if to_delete:
+        mark_incomplete()
         # After adding, so an interruption never leaves a file with no chunks at all.
         for i in range(0, len(to_delete), 5000):
             collection.delete(ids=to_delete[i:i + 5000])
-    if to_delete or rebuilt:
-        _unit_store(settings).keep_only(set(wanted))
-    if to_add or to_delete or rebuilt or (collection.metadata or {}).get("rag_complete") is False:
-        _set_meta(collection, rag_fingerprint=fp, rag_generation=uuid.uuid4().hex, rag_complete=True)
+        units.forget(to_delete)
+    # An older index, a deleted or damaged unit store, an interrupted run: fill in what is missing.
+    units_embedded = result.units_embedded + _fill_unit_vectors(collection, units, get_embeddings, rebuilt)
+    units.close()
+    wrote = bool(result.chunks_embedded or to_delete or rebuilt or incomplete)
+    if wrote:
+        generation = uuid.uuid4().hex
+        _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
+    filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started)
 
+    skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \
+        + result.skipped
+    skipped.sort(key=lambda s: s.source)
     report = IndexReport(
-        location=settings.index_location, files_added=added, files_updated=updated,
-        files_removed=removed, files_unchanged=unchanged, skipped=list(skipped),
-        chunks_embedded=len(to_add), units_embedded=units_embedded, chunks_removed=len(to_delete),
+        location=settings.index_location, files_added=sorted(result.added),
+        files_updated=sorted(result.updated), files_removed=sorted([s for s in removed if stored.get(s)]
+                                                                   + result.removed),
+        files_unchanged=result.unchanged + sum(1 for r in known.values() if not r.skipped),
+        skipped=skipped, chunks_embedded=result.chunks_embedded, units_embedded=units_embedded,
+        chunks_removed=len(to_delete),
         chunks_total=collection.count(), rebuilt=rebuilt, rebuild_reason=reason,
         seconds=time.perf_counter() - t0, warnings=notes,
     )
     _write_manifest(settings, fp, report)
-    if not settings.chroma_url:
-        remember_clean(settings)  # what we just wrote needs no child-process check next time
+    if wrote and not settings.chroma_url:
+        # What we just wrote needs no child-process check next time. (Nothing written:
+        # the store was checked at the start of this run, its signature is the same.)
+        remember_clean(settings)
     log.info("indexed: %s", report.summary().replace("\n", "; "))
     return report
 
 
-def _set_meta(collection, **values) -> None:
-    meta = dict(collection.metadata or {})
-    meta.update(values)
-    collection.modify(metadata=meta)
-
-
-def _add_chunks(client, settings: Settings, embeddings, chunks: list[Chunk], progress: bool | None) -> None:
-    # The vector is of the chunk under its headings (what it is about), the stored
-    # document the chunk's own text (what citations point into): so we embed here
-    # and hand Chroma both, rather than letting the store embed the document.
-    collection = open_collection(client, settings, create=False)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(chunks), desc="embedding chunks", unit="chunk", file=sys.stderr)
-    for i in range(0, len(chunks), ADD_BATCH):
-        batch = chunks[i:i + ADD_BATCH]
-        collection.upsert(
-            ids=[c.id for c in batch],
-            embeddings=embeddings.embed_documents([c.search_text for c in batch]),
-            documents=[c.text for c in batch],
-            metadatas=[{"source": c.source, "start": c.start, "end": c.end, "doc_sha256": c.doc_sha256,
-                        "heading_path": c.heading_path, "blocks": blocks_to_meta(c)} for c in batch],
-        )
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
+def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[str]], list[str]]:
+    """Chunk ids per source already in the store, for the files to be read and
+    the files that are gone; and the sources that are gone. Without a trusted
+    record that is every source in the store (ids and metadata only, no texts)."""
+    stored: dict[str, set[str]] = {}
+    if not plan.trusted:
+        for cid, _, meta in _records(collection, ["metadatas"]):
+            stored.setdefault(meta["source"], set()).add(cid)
+        present = {f.source for f in plan.changed}
+        return stored, sorted(s for s in stored if s not in present)
+    wanted = [f.source for f in plan.changed] + list(plan.removed)
+    for i in range(0, len(wanted), 200):
+        got = collection.get(where={"source": {"$in": wanted[i:i + 200]}}, include=["metadatas"])
+        for cid, meta in zip(got["ids"], got["metadatas"]):
+            stored.setdefault(meta["source"], set()).add(cid)
+    return stored, list(plan.removed)
 
 
 def _unit_store(settings: Settings) -> UnitStore:
     return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
 
 
-def _add_unit_vectors(settings: Settings, embeddings, added: list[Chunk], chunks: list[Chunk],
-                      progress: bool | None) -> int:
-    """Embed the answer units (sentences, list items, rows) of the added chunks
-    once, so that answering a question embeds nothing but the question."""
-    previous: dict[str, Chunk | None] = {}
-    last: dict[str, Chunk] = {}
-    for c in sorted(chunks, key=lambda c: (c.source, c.start)):
-        previous[c.id] = last.get(c.source)
-        last[c.source] = c
-    per_chunk = [(c.id, chunk_units(c, previous.get(c.id))) for c in added]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm
+def _fill_unit_vectors(collection, store: UnitStore, get_embeddings, rebuilt: bool) -> int:
+    """Embed the answer units of indexed chunks that the store lacks; returns how many.
+    Cheap when nothing is missing: the store's row count is compared with the collection's."""
+    total = collection.count()
+    have = store.chunk_ids()
+    if len(have) >= total and not rebuilt:
+        return 0
+    ids = set(collection.get(include=[])["ids"])
+    if rebuilt:
+        store.keep_only(ids)
+    missing = ids - have
+    if not missing:
+        return 0
+    by_source: dict[str, list[str]] = {}
+    for cid, _, meta in _records(collection, ["metadatas"]):
+        by_source.setdefault(meta["source"], []).append(cid)
+    sources = {s for s, cids in by_source.items() if any(c in missing for c in cids)}
+    done = 0
+    for source in sorted(sources):
+        got = collection.get(ids=by_source[source], include=["documents", "metadatas"])
+        chunks = sorted((Chunk(cid, m["source"], int(m["start"]), int(m["end"]), text, m.get("doc_sha256", ""),
+                               m.get("heading_path", ""), blocks_from_meta(m.get("blocks"), int(m["start"])))
+                         for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])),
+                        key=lambda c: c.start)
+        todo = [(c.id, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks)
+                if c.id in missing]
+        vecs = iter(get_embeddings().embed_documents([u.reading for _, us in todo for u in us]))
+        store.put({cid: {unit_key(u): np.asarray(next(vecs), dtype=np.float32) for u in us} for cid, us in todo})
+        done += sum(len(us) for _, us in todo)
+    return done
 
-        bar = tqdm(total=sum(len(us) for _, us in per_chunk), desc="embedding sentences", unit="sentence",
-                   file=sys.stderr)
-    store = _unit_store(settings)
-    batch: list[tuple[str, list]] = []
-    for n, item in enumerate(per_chunk):
-        batch.append(item)
-        if sum(len(us) for _, us in batch) < UNIT_BATCH and n + 1 < len(per_chunk):
-            continue
-        # Whole chunks per batch: a chunk's vectors are stored as one row.
-        vecs = iter(embeddings.embed_documents([u.reading for _, us in batch for u in us]))
-        store.put({cid: {unit_key(u): np.asarray(next(vecs), dtype=np.float32) for u in us} for cid, us in batch})
-        if bar is not None:
-            bar.update(sum(len(us) for _, us in batch))
-        batch = []
-    if bar is not None:
-        bar.close()
-    store.close()
-    return sum(len(us) for _, us in per_chunk)
+
+def _set_meta(collection, **values) -> None:
+    meta = dict(collection.metadata or {})
+    meta.update(values)
+    collection.modify(metadata=meta)
 
 
 def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:

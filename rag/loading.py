@@ -44,31 +44,44 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
     root = Path(corpus_dir)
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {printable(str(root))} (set RAG_CORPUS_DIR)")
-    files, skipped = walk_corpus(root)
+    files, skipped = corpus_files(root)
     docs: list[Document] = []
     for rel in files:
-        path = root / rel
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(Skipped(rel, f"unsupported file type {printable(path.suffix) or '(none)'}"))
-            continue
-        try:
-            parsed = parse_file(path)
-        except (OSError, ValueError) as exc:
-            skipped.append(Skipped(rel, printable(str(exc))))
-            continue
-        text = parsed.text
-        if "\x00" in text:
-            # parse_file looks at the first 8 KB only; a NUL anywhere means binary.
-            skipped.append(Skipped(rel, "binary file (contains NUL bytes)"))
-            continue
-        if not text.strip():
-            skipped.append(Skipped(rel, "empty (no text)"))
-            continue
-        docs.append(Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks))
+        loaded = load_document(root, rel)
+        (docs if isinstance(loaded, Document) else skipped).append(loaded)
     skipped.sort(key=lambda s: s.source)
     for s in skipped:
         log.warning("skipped %s: %s", printable(s.source), s.reason)
     return docs, skipped
+
+
+def corpus_files(root: Path) -> tuple[list[str], list[Skipped]]:
+    """The files :func:`load_corpus` reads (sorted relative POSIX paths), found
+    without reading any, and what it skips by name alone (unsupported types)."""
+    files, skipped = walk_corpus(Path(root))
+    supported = []
+    for rel in files:
+        suffix = os.path.splitext(rel)[1]
+        if suffix.lower() in SUPPORTED_SUFFIXES:
+            supported.append(rel)
+        else:
+            skipped.append(Skipped(rel, f"unsupported file type {printable(suffix) or '(none)'}"))
+    return supported, skipped
+
+
+def load_document(root: Path, rel: str) -> Document | Skipped:
+    """One file (``rel`` under ``root``) as a Document, or Skipped with the reason."""
+    try:
+        parsed = parse_file(Path(root) / rel)
+    except (OSError, ValueError) as exc:
+        return Skipped(rel, printable(str(exc)))
+    text = parsed.text
+    if "\x00" in text:
+        # parse_file looks at the first 8 KB only; a NUL anywhere means binary.
+        return Skipped(rel, "binary file (contains NUL bytes)")
+    if not text.strip():
+        return Skipped(rel, "empty (no text)")
+    return Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks)
 
 
 def walk_corpus(root: Path) -> tuple[list[str], list[Skipped]]:

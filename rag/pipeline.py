@@ -331,7 +331,8 @@ def ask_stream(question: str, *, history: list | None = None,
 
 # Fields an Engine loads from; the others (answerer, top_k, ...) are per call.
 _LOADING_FIELDS = ("corpus_dir", "index_dir", "chroma_url", "chroma_timeout", "collection", "chunk_size",
-                   "chunk_overlap", "embedding")
+                   "chunk_overlap", "embedding", "embedding_threads", "embedding_model", "embedding_base_url",
+                   "embedding_api_key", "embedding_batch_size", "embedding_timeout", "embedding_max_retries")
 
 
 def _loading_part(settings: Settings) -> Settings:

@@ -1,6 +1,6 @@
 """The one place where providers are chosen by name and imported lazily.
 
-- embeddings: ``RAG_EMBEDDING`` (minilm-onnx | hash)
+- embeddings: ``RAG_EMBEDDING`` (minilm-onnx | hash | openai)
 - vector store location: ``RAG_CHROMA_URL`` (Chroma server) or ``RAG_INDEX_DIR`` (embedded)
 - answerer: ``RAG_ANSWERER`` (extractive | openai | top-chunk)
 """
@@ -22,17 +22,36 @@ class ProviderError(RuntimeError):
 
 def make_embeddings(settings: Settings):
     """The LangChain ``Embeddings`` named by ``settings.embedding``."""
+    if settings.embedding == "openai":
+        try:
+            from .remote_embeddings import OpenAIEmbeddings
+        except ImportError as exc:
+            raise ProviderError(f"the openai embedder needs the openai package ({exc}): pip install -e .") from None
+        return OpenAIEmbeddings.from_settings(settings)
     from .embeddings import HashEmbeddings, MiniLMOnnxEmbeddings
 
     if settings.embedding == "hash":
         return HashEmbeddings()
-    return MiniLMOnnxEmbeddings()
+    cores = settings.embedding_threads or available_cores()
+    return MiniLMOnnxEmbeddings(threads=cores, bulk_sessions=cores)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def embedding_name(settings: Settings) -> str:
-    """Name recorded in the index fingerprint (without loading the model)."""
+    """Name recorded in the index fingerprint (without loading the model). For
+    a remote model it is the model name: a different model forces a rebuild,
+    the same model behind another URL does not."""
     from .embeddings import MINILM_NAME
 
+    if settings.embedding == "openai":
+        return f"openai:{settings.embedding_model}"
     return {"hash": "hash-256", "minilm-onnx": MINILM_NAME}[settings.embedding]
 
 

@@ -38,6 +38,10 @@ def test_index_then_ask_json_then_reindex_is_a_noop(env, corpus):
     again = run(["index"], env)
     assert "chunks embedded: 0," in again.stdout
 
+    checked = run(["index", "--full-check"], env)
+    assert checked.returncode == 0, checked.stderr
+    assert "unchanged: 5" in checked.stdout and "chunks embedded: 0," in checked.stdout
+
 
 def test_ask_prints_answer_then_numbered_sources(env):
     out = run(["ask", "Where is MCAS Futenma to be relocated?"], env)
