@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .loading import load_document
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
+from .units import chunk_units, unit_key
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
     stale_ids: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
+    units_embedded: int = 0
     documents: int = 0
     recorded: dict[str, Recorded] = field(default_factory=dict)
 
@@ -55,11 +59,13 @@ class IngestResult:
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
            window: int = 256, progress: bool = False,
-           before_first_write: Callable[[], None] | None = None) -> IngestResult:
+           before_first_write: Callable[[], None] | None = None, unit_store=None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
     the chunk ids each source already has there. A file whose text hashes as
     in ``recorded`` (it was only touched) is not chunked again.
-    ``before_first_write`` runs once, before anything is written."""
+    ``before_first_write`` runs once, before anything is written. With a
+    ``unit_store``, the answer units of each new chunk are embedded in the same
+    call and stored there (see :mod:`rag.unitstore`)."""
     result = IngestResult()
     chunks_q: queue.Queue = queue.Queue(maxsize=max(4, 8192 // max(window, 1)))
     failure: list[BaseException] = []
@@ -96,13 +102,22 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
             # not what Chroma loads); equal windows keep its usual behaviour.
             while len(pending_chunks) >= window or (finished and pending_chunks):
                 batch, pending_chunks = pending_chunks[:window], pending_chunks[window:]
-                vectors = get_embeddings().embed_documents([c.text for c in batch])
+                # One call for the chunks (under their headings) and their answer units.
+                units = [(c.id, u) for c, us in batch for u in us] if unit_store is not None else []
+                vecs = get_embeddings().embed_documents([c.search_text for c, _ in batch] +
+                                                        [u.reading for _, u in units])
+                vectors, unit_vecs = vecs[:len(batch)], vecs[len(batch):]
+                rows: dict[str, dict] = {c.id: {} for c, _ in batch} if unit_store is not None else {}
+                for (cid, u), v in zip(units, unit_vecs):
+                    rows[cid][unit_key(u)] = np.asarray(v, dtype=np.float32)
+                result.units_embedded += len(units)
+                batch = [c for c, _ in batch]
                 # At most one write in flight: Chroma stays one window behind the embedder.
                 for f in pending:
                     f.result()
                 if before_first_write is not None and not result.chunks_embedded:
                     before_first_write()
-                pending = [writer.submit(_write, collection, batch, vectors)]
+                pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]
                 result.chunks_embedded += len(batch)
                 if bar is not None:  # the bar counts chunks stored, not just embedded
                     pending[0].add_done_callback(
@@ -153,7 +168,8 @@ def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], 
             continue
         chunks = split_documents([loaded], settings.chunk_size, settings.chunk_overlap)
         ids = {c.id for c in chunks}
-        new = [c for c in chunks if c.id not in old]
+        # Each new chunk with its answer units (a list opening a chunk takes its lead-in from the one before).
+        new = [(c, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks) if c.id not in old]
         result.stale_ids.extend(sorted(old - ids))
         if not old:
             result.added.append(f.source)
@@ -170,9 +186,13 @@ def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], 
                     continue
 
 
-def _write(collection, batch: list[Chunk], vectors) -> None:
-    # Straight to Chroma (not langchain's add_texts, which would embed again);
-    # the records are what langchain-chroma writes: text as the document, metadata, id.
+def _write(collection, batch: list[Chunk], vectors, unit_store=None, unit_rows: dict | None = None) -> None:
+    # The unit vectors first: a chunk in Chroma without them is found and filled in by the
+    # next run, never the reverse (vectors of a chunk that was never written are just unused).
+    if unit_store is not None and unit_rows:
+        unit_store.put(unit_rows)
+    # Straight to Chroma (not langchain's add_texts, which would embed again): the vector
+    # is of the chunk under its headings, the document the chunk's own text.
     collection.upsert(
         ids=[c.id for c in batch],
         embeddings=vectors,

@@ -127,6 +127,20 @@ class UnitStore:
             except sqlite3.Error:
                 return set()
 
+    def forget(self, chunk_ids: list[str]) -> None:
+        """Drop the vectors of these chunks (deleted from the index)."""
+        with self._lock:
+            db = self._conn()
+            if db is None:
+                return
+            try:
+                with db:
+                    for i in range(0, len(chunk_ids), 500):
+                        part = chunk_ids[i:i + 500]
+                        db.execute(f"DELETE FROM units WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+            except sqlite3.Error as exc:
+                log.warning("cannot prune unit vectors in %s: %s", self.path, exc)
+
     def keep_only(self, chunk_ids: set[str]) -> int:
         """Forget the vectors of chunks that are no longer indexed; returns how many rows went."""
         with self._lock:
