@@ -294,7 +294,10 @@ class ExtractiveAnswerer:
             return refusal(f"could not tell what to look for in {target!r}")
         phrase = re.compile(r"\b" + r"\W+".join(re.escape(w) for w in target.split()) + r"\b", re.IGNORECASE)
         hits: dict[str, tuple[Passage, int, int]] = {}
-        for c in retriever.chunks:
+        # Only the chunks that hold every word of the target (from the lexicon), not the corpus.
+        chunks = retriever.containing(sorted(want), skip_sources=hits) if hasattr(retriever, "containing") \
+            else retriever.chunks
+        for c in chunks:
             if c.source in hits:
                 continue
             p = Passage(c.id, c.source, c.start, c.end, c.text, 1.0)
@@ -381,7 +384,6 @@ class _QuestionTerms:
         in_doc = self.file_idents(unit.passage.source) if self.file_idents else None
         text = unit.passage.text.lower() + " " + " ".join(unit.headings).lower()
         missing = [i for i in self.idents if i.lower() not in text and (in_doc is None or i.lower() not in in_doc)]
-        passage_toks = set(tokens(unit.passage.text)) | ctx
         if self.names and self.file_terms is not None:
             in_file = self.file_terms(unit.passage.source)
             missing += [n[-1] for n in self.names if not _mentions(n[-1], in_file)]

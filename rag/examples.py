@@ -30,6 +30,7 @@ Where What Which Who How Why It Its He She They We Our Their His Her After Befor
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July
 August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
 Photo Image Figure Table Page Read Print Share Official Blog Click Mr Ms""".split())
+EXAMPLE_CHUNKS = 2000  # chunks spread over the corpus that candidate questions are drawn from
 MAX_TRIES = 12  # each try is one extractive answer (~10-300 ms)
 
 
@@ -42,7 +43,7 @@ def example_questions(settings: Settings, n: int = 3) -> list[str]:
     try:
         if not index_exists(settings):
             return []  # examples never build an index as a side effect
-        chunks = engine_for(_loading_part(settings)).retriever.chunks
+        chunks = engine_for(_loading_part(settings)).retriever.sample(EXAMPLE_CHUNKS)
     except Exception:  # no index yet, or the store is unreachable: no examples, no error
         return []
     verified: list[tuple[int, str]] = []  # (kind, question) in candidate order

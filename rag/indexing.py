@@ -37,6 +37,9 @@ from .chunking import CHUNKER_VERSION, blocks_from_meta
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
 from .ingest import ingest
+from .lexicon import Lexicon, TokenStore, token_row
+from .lexicon import folder as lexicon_folder
+from .lexicon import rebuild as rebuild_lexicon
 from .loading import CorpusError, corpus_files
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
@@ -243,6 +246,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         generation = uuid.uuid4().hex
         _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
     filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started)
+    _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp)
 
     skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \
         + result.skipped
@@ -282,6 +286,37 @@ def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[s
         for cid, meta in zip(got["ids"], got["metadatas"]):
             stored.setdefault(meta["source"], set()).add(cid)
     return stored, list(plan.removed)
+
+
+def _update_lexicon(settings: Settings, collection, added: list, deleted: list[str], rebuilt: bool,
+                    generation: str, fp: str) -> None:
+    """Bring the lexicon (BM25, term statistics, identifiers; see rag/lexicon.py) in line
+    with the collection: the token store one chunk at a time, the rest rebuilt from it
+    when anything changed. Chunks the token store does not know (an older index) are
+    read from Chroma once."""
+    base = lexicon_folder(settings.index_dir, settings.collection)
+    if not (added or deleted or rebuilt) and Lexicon.load(settings.index_dir, settings.collection, generation, fp):
+        return
+    base.mkdir(parents=True, exist_ok=True)
+    store = TokenStore(base / "tokens.sqlite3")
+    try:
+        if rebuilt:
+            store.delete(sorted(store.ids()))
+        store.delete(deleted)
+        store.add(added)
+        known = store.ids()
+        if len(known) != collection.count():
+            ids = set(collection.get(include=[])["ids"])
+            store.delete(sorted(known - ids))
+            missing = sorted(ids - known)
+            for i in range(0, len(missing), 2000):
+                got = collection.get(ids=missing[i:i + 2000], include=["documents", "metadatas"])
+                store.add([token_row(Chunk(cid, m["source"], int(m["start"]), int(m["end"]), text, "",
+                                           m.get("heading_path", "")))
+                           for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])])
+        rebuild_lexicon(settings.index_dir, settings.collection, generation, fp, store)
+    finally:
+        store.close()
 
 
 def _unit_store(settings: Settings) -> UnitStore:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
+from .lexicon import token_row
 from .loading import load_document
 from .safety import printable
 from .settings import Settings
@@ -52,6 +53,7 @@ class IngestResult:
     stale_ids: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     units_embedded: int = 0
+    token_rows: list = field(default_factory=list)  # lexicon rows of the new chunks (rag.lexicon)
     documents: int = 0
     recorded: dict[str, Recorded] = field(default_factory=dict)
 
@@ -170,6 +172,7 @@ def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], 
         ids = {c.id for c in chunks}
         # Each new chunk with its answer units (a list opening a chunk takes its lead-in from the one before).
         new = [(c, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks) if c.id not in old]
+        result.token_rows.extend(token_row(c) for c, _ in new)
         result.stale_ids.extend(sorted(old - ids))
         if not old:
             result.added.append(f.source)

@@ -10,14 +10,21 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sqlite3
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .health import store_error
-from .indexing import open_collection, stored_chunks, vector_store
+from .chunking import blocks_from_meta
+from .indexing import open_collection, vector_store
+from .lexicon import Lexicon, TokenStore, token_row
+from .lexicon import folder as lexicon_folder
+from .lexicon import rebuild as rebuild_lexicon
 from .settings import Settings
-from .text import corpus_identifiers, sentence_spans, tokens
+from .text import corpus_identifiers, tokens
 from .types import Chunk, Passage
 from .units import Unit, chunk_units, passage_units, unit_key
 from .unitstore import UnitStore
@@ -26,6 +33,8 @@ log = logging.getLogger(__name__)
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 RRF_K = 60  # the constant from Cormack et al.; damps the weight of top ranks
+CHUNK_CACHE = 5000  # fetched chunks kept in memory
+HEADING_LOOKBACK = 8  # chunks searched backwards for the heading that dates a unit
 
 
 class IndexMissing(RuntimeError):
@@ -33,10 +42,13 @@ class IndexMissing(RuntimeError):
 
 
 class Retriever:
-    """Holds the Chroma store and a BM25 index over the same chunks.
+    """Dense search in Chroma, BM25 from the saved lexicon (:mod:`rag.lexicon`),
+    and the stored chunks they point to, fetched from Chroma as needed: nothing
+    at start-up or per question grows with the size of the corpus but BM25's
+    vectorised scoring.
 
-    The BM25 side is rebuilt when the collection's generation stamp changes, so
-    a re-index by another process is picked up on the next query.
+    A re-index by another process (a new generation stamp) is picked up on the
+    next query.
     """
 
     def __init__(self, settings: Settings, embeddings, client, unit_store: UnitStore | None = None) -> None:
@@ -45,12 +57,12 @@ class Retriever:
         self._unit_store = unit_store
         self._client = client
         self._generation: str | None = None
-        self.chunks: list[Chunk] = []
-        self._bm25 = None
+        self._lexicon: Lexicon | None = None
         self.refresh()
 
+    # -- loading ----------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reload chunks and BM25 if the index changed since the last load."""
+        """Reload the lexicon if the index changed since the last load."""
         collection = open_collection(self._client, self.settings, create=False)
         try:
             count = collection.count() if collection is not None else 0
@@ -58,46 +70,127 @@ class Retriever:
             raise store_error(exc, self.settings) from None
         if count == 0:
             raise IndexMissing(f"no index at {self.settings.index_location}; run `rag index`")
-        generation = (collection.metadata or {}).get("rag_generation")
-        if generation == self._generation and self._bm25 is not None:
+        meta = collection.metadata or {}
+        generation = meta.get("rag_generation")
+        if generation == self._generation and self._lexicon is not None:
             return
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s forces DEBUG on import
-
         self._collection = collection
         self._store = vector_store(self._client, self.settings, self.embeddings)
-        self.chunks = stored_chunks(collection)
-        self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
-        self._by_source: dict[str, list[Chunk]] = {}
+        fp = meta.get("rag_fingerprint", "")
+        lexicon = Lexicon.load(self.settings.index_dir, self.settings.collection, generation, fp)
+        if lexicon is None or len(lexicon.ids) != count:
+            lexicon = self._build_lexicon(collection, generation, fp)
+        self._lexicon = lexicon
+        self._chunks: dict[str, Chunk] = {}  # fetched chunks, by id (bounded below)
+        self._ranges: dict[str, tuple[int, int]] = {}
+        for i, source in enumerate(lexicon.sources):  # rows are sorted by source, then offset
+            lo, _ = self._ranges.get(source, (i, i))
+            self._ranges[source] = (lo, i + 1)
         self._file_terms: dict[str, set[str]] = {}
-        for c in self.chunks:
-            self._by_source.setdefault(c.source, []).append(c)
-        bm25 = bm25s.BM25()
-        # bm25s rejects empty token lists; a placeholder keeps row numbers aligned.
-        bm25.index([tokens(c.search_text) or ["\x00"] for c in self.chunks], show_progress=False)
-        self._bm25 = bm25
-        self.idf = _term_statistics(self.chunks)
-        self.identifiers = set().union(*(corpus_identifiers(c.search_text) for c in self.chunks))
-        self.years: dict[str, set[str]] = {}  # years each file mentions (a question's dates narrow its evidence)
-        for c in self.chunks:
-            self.years.setdefault(c.source, set()).update(_YEAR.findall(c.text))
+        self.idf = lexicon.idf
+        self.vocab_sorted = lexicon.vocab_sorted
+        self.identifiers = lexicon.identifiers
+        self.years = _Years(self)
         # The weight of a word the corpus never uses: that of a rare corpus word (90th
         # percentile), not the rarest, so one paraphrased word does not outweigh a question.
         self.absent_weight = float(np.percentile(list(self.idf.values()), 90)) if self.idf else 1.0
-        self.vocab_sorted = sorted(self.idf)
         self._generation = generation
-        log.info("retriever loaded %d chunks (generation %s)", len(self.chunks), generation)
+        log.info("retriever ready: %d chunks (generation %s)", len(lexicon.ids), generation)
 
+    def _build_lexicon(self, collection, generation: str | None, fp: str) -> Lexicon:
+        """The lexicon from Chroma's records (an index written elsewhere or by an older
+        version), saved beside the index when the folder is writable."""
+        log.warning("building the lexical index from the store at %s (once)", self.settings.index_location)
+        base = lexicon_folder(self.settings.index_dir, self.settings.collection)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            store = TokenStore(base / "tokens.sqlite3")
+            where = self.settings.index_dir
+        except (OSError, sqlite3.Error):
+            tmp = Path(tempfile.mkdtemp(prefix="rag-lexicon-"))
+            lexicon_folder(tmp, self.settings.collection).mkdir(parents=True)
+            store, where = TokenStore(lexicon_folder(tmp, self.settings.collection) / "tokens.sqlite3"), tmp
+        try:
+            store.delete(sorted(store.ids()))
+            batch = []
+            for c in iter_chunks(collection):
+                batch.append(token_row(c))
+                if len(batch) >= 2000:
+                    store.add(batch)
+                    batch = []
+            store.add(batch)
+            return rebuild_lexicon(where, self.settings.collection, generation or "", fp, store)
+        finally:
+            store.close()
+
+    # -- chunks ---------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk | None:
         """The stored chunk with this id (with its blocks), or None."""
-        i = self._by_id.get(chunk_id)
-        return self.chunks[i] if i is not None else None
+        return self._fetch([chunk_id]).get(chunk_id)
+
+    def _fetch(self, ids: list[str]) -> dict[str, Chunk]:
+        """The chunks with these ids (those that still exist), from the cache or the
+        store. The result does not depend on the cache, which another thread may clear."""
+        cache = self._chunks
+        have = {i: cache[i] for i in dict.fromkeys(ids) if i in cache}
+        want = [i for i in dict.fromkeys(ids) if i not in have]
+        if want:
+            try:
+                got = self._collection.get(ids=want, include=["documents", "metadatas"])
+            except Exception as exc:
+                raise store_error(exc, self.settings) from None
+            if len(self._chunks) + len(want) > CHUNK_CACHE:
+                self._chunks = {}  # bounded memory; a new dict, so readers of the old one are unaffected
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                have[cid] = self._chunks[cid] = _chunk(cid, text, meta)
+        return have
+
+    def _row_chunk(self, row: int) -> Chunk | None:
+        return self.chunk(self._lexicon.ids[row])
+
+    def source_chunks(self, source: str) -> list[Chunk]:
+        """Every chunk of one file, in order."""
+        lo, hi = self._ranges.get(source, (0, 0))
+        ids = self._lexicon.ids[lo:hi]
+        got = self._fetch(ids)
+        return [got[i] for i in ids if i in got]
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk (read from the store: for corpus-wide work, not per question)."""
+        return list(iter_chunks(self._collection))
+
+    def sample(self, n: int) -> list[Chunk]:
+        """Up to ``n`` chunks, the same ones for a given index (for example questions)."""
+        step = max(1, len(self._lexicon.ids) // n)
+        ids = self._lexicon.ids[::step][:n]
+        got = self._fetch(ids)
+        return [got[i] for i in ids if i in got]
+
+    def containing(self, terms: list[str], skip_sources=(), page: int = 200):
+        """The chunks that hold every one of ``terms`` (stems), in file order, fetched a
+        page at a time; files in ``skip_sources`` (which the caller may fill while
+        iterating) are not fetched again."""
+        rows = None
+        for t in terms:
+            held = set(self._lexicon.holding(t).tolist())
+            rows = held if rows is None else rows & held
+        pending = sorted(rows or ())
+        while pending:
+            batch, rest = [], []
+            for r in pending:
+                if self._lexicon.sources[r] in skip_sources:
+                    continue
+                (batch if len(batch) < page else rest).append(r)
+            pending = rest
+            ids = [self._lexicon.ids[r] for r in batch]
+            got = self._fetch(ids)
+            yield from (got[i] for i in ids if i in got)
 
     def file_terms(self, source: str) -> set[str]:
         """Every token of ``source`` (computed on first use)."""
         if source not in self._file_terms:
-            self._file_terms[source] = set().union(*(tokens(c.search_text) for c in self._by_source.get(source, [])))
+            self._file_terms[source] = set().union(*(tokens(c.search_text) for c in self.source_chunks(source)))
         return self._file_terms[source]
 
     def file_identifiers(self, source: str) -> set[str]:
@@ -105,8 +198,21 @@ class Retriever:
         key = "\x00ident:" + source
         if key not in self._file_terms:
             self._file_terms[key] = set().union(*(corpus_identifiers(c.search_text)
-                                                  for c in self._by_source.get(source, [])))
+                                                  for c in self.source_chunks(source)))
         return self._file_terms[key]
+
+    def _neighbour(self, chunk: Chunk, step: int) -> Chunk | None:
+        row = self._lexicon.row.get(chunk.id)
+        if row is None:
+            return None
+        other = row + step
+        if 0 <= other < len(self._lexicon.ids) and self._lexicon.sources[other] == chunk.source:
+            return self._row_chunk(other)
+        return None
+
+    def _previous(self, chunk: Chunk) -> Chunk | None:
+        """The chunk just before ``chunk`` in its file (as indexing saw it)."""
+        return self._neighbour(chunk, -1)
 
     def previous_passage(self, passage: Passage) -> Passage | None:
         """The chunk just before ``passage`` in its file, as a passage (or None)."""
@@ -116,16 +222,17 @@ class Retriever:
 
     def next_passage(self, passage: Passage) -> Passage | None:
         """The chunk that follows ``passage`` in its file, as a passage (or None)."""
-        chunks = self._by_source.get(passage.source, [])
-        for c in chunks:
-            if c.start >= passage.end - 8 and c.id != passage.chunk_id:
-                return _as_passage(c)
-        return None
+        chunk = self.chunk(passage.chunk_id)
+        nxt = self._neighbour(chunk, 1) if chunk is not None else None
+        return _as_passage(nxt) if nxt is not None else None
 
     def heading_span(self, source: str, pos: int, title: str) -> tuple[Passage, int, int] | None:
         """The heading block titled ``title`` nearest before ``pos`` in ``source``."""
-        for c in reversed(self._by_source.get(source, [])):
-            if c.start > pos:
+        lo, hi = self._ranges.get(source, (0, 0))
+        rows = [r for r in range(lo, hi) if self._lexicon.starts[r] <= pos]
+        for r in reversed(rows[-HEADING_LOOKBACK:]):
+            c = self._row_chunk(r)
+            if c is None:
                 continue
             for b in reversed(c.blocks):
                 if b.kind in ("heading", "term") and b.start < pos and \
@@ -133,6 +240,7 @@ class Retriever:
                     return _as_passage(c), b.start, b.end
         return None
 
+    # -- answer units -----------------------------------------------------------------------
     def units(self, passage: Passage) -> list[Unit]:
         """The answer units of a retrieved passage (see :func:`rag.units.chunk_units`)."""
         chunk = self.chunk(passage.chunk_id)
@@ -158,57 +266,82 @@ class Retriever:
                 self._unit_store.put(fresh)
         return np.stack([stored[u.passage.chunk_id][unit_key(u)] for u in units])
 
-    def _previous(self, chunk: Chunk) -> Chunk | None:
-        """The chunk just before ``chunk`` in its file (as indexing saw it)."""
-        same = self._by_source.get(chunk.source, [])
-        i = next((k for k, c in enumerate(same) if c.id == chunk.id), 0)
-        return same[i - 1] if i > 0 else None
-
-    def lexical_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk (aligned with ``self.chunks``)."""
-        q = tokens(query)
-        if not q:
-            return np.zeros(len(self.chunks))
-        return np.asarray(self._bm25.get_scores(q), dtype=float)
-
+    # -- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: int, query_vector: list[float] | None = None,
                timings: dict | None = None) -> list[Passage]:
         """Top-k passages by fused dense + lexical rank. ``timings``, when given,
         receives seconds per stage: ``embed_query``, ``dense``, ``lexical``, ``fusion``."""
         clock = _Clock(timings)
+        lex_idx = self._lexicon
         pool = max(k * 3, 20)
         qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         clock.lap("embed_query")
         try:
-            dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(self.chunks)))
+            dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(lex_idx.ids)))
         except Exception as exc:
             raise store_error(exc, self.settings) from None
         dense_sim: dict[str, float] = {}
         for doc, distance in dense:
             dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
+            if doc.id not in self._chunks:
+                self._chunks[doc.id] = _chunk(doc.id, doc.page_content, doc.metadata)
         clock.lap("dense")
-        lex = self.lexical_scores(query)
-        lex_order = [i for i in np.argsort(-lex)[:pool] if lex[i] > 0]
+        lex = lex_idx.scores(tokens(query))
+        top = np.argpartition(-lex, min(pool, len(lex) - 1))[:pool] if len(lex) > pool else np.arange(len(lex))
+        lex_order = [int(i) for i in top[np.argsort(-lex[top])] if lex[i] > 0]
         clock.lap("lexical")
 
         fused: dict[str, float] = {}
         for rank, cid in enumerate(dense_sim):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         for rank, i in enumerate(lex_order):
-            cid = self.chunks[i].id
+            cid = lex_idx.ids[i]
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-
+        best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        got = self._fetch([cid for cid, _ in best])
         out: list[Passage] = []
-        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
-            if cid not in self._by_id:
+        for cid, score in best:
+            c = got.get(cid)
+            if c is None:
                 continue  # deleted between the two searches
-            c = self.chunks[self._by_id[cid]]
+            row = lex_idx.row.get(cid)
             out.append(Passage(c.id, c.source, c.start, c.end, c.text, round(score, 6),
                                dense_score=round(dense_sim[cid], 4) if cid in dense_sim else None,
-                               lexical_score=round(float(lex[self._by_id[cid]]), 4),
+                               lexical_score=round(float(lex[row]), 4) if row is not None else 0.0,
                                heading_path=c.heading_path))
         clock.lap("fusion")
         return out
+
+
+class _Years:
+    """Years each file mentions, looked up per file on first use (a question's dates
+    narrow its evidence)."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._r = retriever
+        self._seen: dict[str, set[str]] = {}
+
+    def get(self, source: str, default=None):
+        if source not in self._seen:
+            self._seen[source] = {y for c in self._r.source_chunks(source) for y in _YEAR.findall(c.text)}
+        return self._seen[source] or default
+
+
+def _chunk(cid: str, text: str, meta: dict) -> Chunk:
+    return Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
+                 meta.get("heading_path", ""), blocks_from_meta(meta.get("blocks"), int(meta["start"])))
+
+
+def iter_chunks(collection, page: int = 2000):
+    """Every chunk of the collection, a page at a time."""
+    offset = 0
+    while True:
+        got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            yield _chunk(cid, text, meta)
+        if len(got["ids"]) < page:
+            return
+        offset += page
 
 
 class _Clock:
@@ -233,13 +366,3 @@ def _as_passage(c: Chunk) -> Passage:
 def inverse_frequency(n_chunks: int, df: int) -> float:
     """BM25-style IDF of a term found in ``df`` of ``n_chunks`` chunks."""
     return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
-
-
-def _term_statistics(chunks: list[Chunk]) -> dict[str, float]:
-    """IDF of every corpus token (by chunk)."""
-    df: dict[str, int] = {}
-    for c in chunks:
-        for t in set(tokens(c.text)):
-            df[t] = df.get(t, 0) + 1
-    n = len(chunks)
-    return {t: inverse_frequency(n, d) for t, d in df.items()}
