@@ -505,6 +505,6 @@ def _mentions(term: str, toks: set[str]) -> bool:
 
 def _rare_idf(n_chunks: int) -> float:
     """IDF of a term found in two chunks (or in 2% of them, when that is more)."""
-    from .retrieval import inverse_frequency
+    from .lexicon import inverse_frequency
 
     return inverse_frequency(n_chunks, max(2, n_chunks // 50))

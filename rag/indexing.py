@@ -144,13 +144,21 @@ def _records(collection, include: list[str], page: int = 5000):
         offset += page
 
 
-def stored_chunks(collection) -> list[Chunk]:
-    """Every chunk in the collection, in a stable order."""
-    out = [Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
+def chunk_from_record(cid: str, text: str, meta: dict) -> Chunk:
+    """A chunk as Chroma stores it (text, place and blocks in the metadata)."""
+    return Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
                  meta.get("heading_path", ""), blocks_from_meta(meta.get("blocks"), int(meta["start"])))
-           for cid, text, meta in _records(collection, ["documents", "metadatas"])]
-    out.sort(key=lambda c: (c.source, c.start))
-    return out
+
+
+def iter_chunks(collection):
+    """Every chunk of the collection, a page at a time (store order)."""
+    for cid, text, meta in _records(collection, ["documents", "metadatas"]):
+        yield chunk_from_record(cid, text, meta)
+
+
+def stored_chunks(collection) -> list[Chunk]:
+    """Every chunk in the collection, in file order."""
+    return sorted(iter_chunks(collection), key=lambda c: (c.source, c.start))
 
 
 def build_index(settings: Settings | None = None, *, progress: bool | None = None,
@@ -311,8 +319,7 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
             missing = sorted(ids - known)
             for i in range(0, len(missing), 2000):
                 got = collection.get(ids=missing[i:i + 2000], include=["documents", "metadatas"])
-                store.add([token_row(Chunk(cid, m["source"], int(m["start"]), int(m["end"]), text, "",
-                                           m.get("heading_path", "")))
+                store.add([token_row(chunk_from_record(cid, text, m))
                            for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])])
         rebuild_lexicon(settings.index_dir, settings.collection, generation, fp, store)
     finally:
@@ -343,8 +350,7 @@ def _fill_unit_vectors(collection, store: UnitStore, get_embeddings, rebuilt: bo
     done = 0
     for source in sorted(sources):
         got = collection.get(ids=by_source[source], include=["documents", "metadatas"])
-        chunks = sorted((Chunk(cid, m["source"], int(m["start"]), int(m["end"]), text, m.get("doc_sha256", ""),
-                               m.get("heading_path", ""), blocks_from_meta(m.get("blocks"), int(m["start"])))
+        chunks = sorted((chunk_from_record(cid, text, m)
                          for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])),
                         key=lambda c: c.start)
         todo = [(c.id, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks)

@@ -51,6 +51,11 @@ def chunk_tokens(search_text: str) -> list[str]:
     return tokens(search_text)
 
 
+def inverse_frequency(n_chunks: int, df: int) -> float:
+    """BM25-style IDF of a term found in ``df`` of ``n_chunks`` chunks."""
+    return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
+
+
 class TokenStore:
     """Per-chunk tokens in SQLite, updated as chunks come and go."""
 
@@ -139,9 +144,7 @@ class Lexicon:
         indptr = np.asarray(bm25.scores["indptr"])
         df = np.diff(indptr)
         self._term_of = bm25.vocab_dict
-        # BM25-style IDF of every term, by the number of chunks that hold it.
-        self.idf = {t: math.log(1 + (n - int(df[j]) + 0.5) / (int(df[j]) + 0.5))
-                    for t, j in bm25.vocab_dict.items() if t != _EMPTY and t}
+        self.idf = {t: inverse_frequency(n, int(df[j])) for t, j in bm25.vocab_dict.items() if t != _EMPTY and t}
         self.vocab_sorted = sorted(self.idf)
 
     @classmethod

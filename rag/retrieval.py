@@ -8,7 +8,6 @@ fused with reciprocal rank fusion into typed :class:`Passage` objects.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sqlite3
 import tempfile
@@ -18,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .health import store_error
-from .chunking import blocks_from_meta
-from .indexing import open_collection, vector_store
+from .indexing import chunk_from_record, iter_chunks, open_collection, vector_store
 from .lexicon import Lexicon, TokenStore, token_row
 from .lexicon import folder as lexicon_folder
 from .lexicon import rebuild as rebuild_lexicon
@@ -142,7 +140,7 @@ class Retriever:
             if len(self._chunks) + len(want) > CHUNK_CACHE:
                 self._chunks = {}  # bounded memory; a new dict, so readers of the old one are unaffected
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                have[cid] = self._chunks[cid] = _chunk(cid, text, meta)
+                have[cid] = self._chunks[cid] = chunk_from_record(cid, text, meta)
         return have
 
     def _row_chunk(self, row: int) -> Chunk | None:
@@ -284,7 +282,7 @@ class Retriever:
         for doc, distance in dense:
             dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
             if doc.id not in self._chunks:
-                self._chunks[doc.id] = _chunk(doc.id, doc.page_content, doc.metadata)
+                self._chunks[doc.id] = chunk_from_record(doc.id, doc.page_content, doc.metadata)
         clock.lap("dense")
         lex = lex_idx.scores(tokens(query))
         top = np.argpartition(-lex, min(pool, len(lex) - 1))[:pool] if len(lex) > pool else np.arange(len(lex))
@@ -327,23 +325,6 @@ class _Years:
         return self._seen[source] or default
 
 
-def _chunk(cid: str, text: str, meta: dict) -> Chunk:
-    return Chunk(cid, meta["source"], int(meta["start"]), int(meta["end"]), text, meta.get("doc_sha256", ""),
-                 meta.get("heading_path", ""), blocks_from_meta(meta.get("blocks"), int(meta["start"])))
-
-
-def iter_chunks(collection, page: int = 2000):
-    """Every chunk of the collection, a page at a time."""
-    offset = 0
-    while True:
-        got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-            yield _chunk(cid, text, meta)
-        if len(got["ids"]) < page:
-            return
-        offset += page
-
-
 class _Clock:
     """Adds the seconds since the previous lap to ``timings[name]`` (no-op without a dict)."""
 
@@ -361,8 +342,3 @@ class _Clock:
 def _as_passage(c: Chunk) -> Passage:
     """A stored chunk as a passage that was not ranked (score 0)."""
     return Passage(c.id, c.source, c.start, c.end, c.text, 0.0, heading_path=c.heading_path)
-
-
-def inverse_frequency(n_chunks: int, df: int) -> float:
-    """BM25-style IDF of a term found in ``df`` of ``n_chunks`` chunks."""
-    return math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
