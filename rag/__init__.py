@@ -6,10 +6,29 @@
 """
 
 from .indexing import build_index
-from .langchain_adapter import as_retriever, as_runnable
 from .pipeline import ask, ask_stream
 from .settings import Settings
 from .types import Answer, Citation, IndexReport, Passage
 
 __all__ = ["ask", "ask_stream", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
            "Passage", "IndexReport"]
+
+
+def as_retriever(settings: Settings | None = None, k: int | None = None):
+    """A LangChain ``BaseRetriever`` over the index (see :mod:`rag.langchain_adapter`).
+
+    >>> docs = as_retriever(k=3).invoke("Who is the Japanese Foreign Minister?")  # doctest: +SKIP
+    """
+    from .langchain_adapter import as_retriever as make  # LangChain's retriever module costs ~1 s to import
+
+    return make(settings, k)
+
+
+def as_runnable(settings: Settings | None = None):
+    """A LangChain Runnable mapping a question (or ``{"question", "history"}``) to an :class:`Answer`.
+
+    >>> as_runnable().invoke("When did Tillerson take office?").citations  # doctest: +SKIP
+    """
+    from .langchain_adapter import as_runnable as make
+
+    return make(settings)

@@ -94,15 +94,6 @@ def _not_found(exc: Exception) -> bool:
     return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
-def vector_store(client, settings: Settings, embeddings):
-    """LangChain's Chroma store over our collection (it embeds with our model,
-    never Chroma's default one, which would download weights)."""
-    from langchain_chroma import Chroma
-
-    return Chroma(client=client, collection_name=settings.collection, embedding_function=embeddings,
-                  create_collection_if_not_exists=False)
-
-
 def _store_may_exist(settings: Settings) -> bool:
     """False when there is surely no index: no server and no database file
     (checked first so that asking never creates an empty index folder)."""
@@ -303,7 +294,8 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
     when anything changed. Chunks the token store does not know (an older index) are
     read from Chroma once."""
     base = lexicon_folder(settings.index_dir, settings.collection)
-    if not (added or deleted or rebuilt) and Lexicon.load(settings.index_dir, settings.collection, generation, fp):
+    if not (added or deleted or rebuilt) and \
+            Lexicon.is_current(settings.index_dir, settings.collection, generation, fp):
         return
     base.mkdir(parents=True, exist_ok=True)
     store = TokenStore(base / "tokens.sqlite3")

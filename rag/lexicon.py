@@ -147,6 +147,16 @@ class Lexicon:
         self.idf = {t: inverse_frequency(n, int(df[j])) for t, j in bm25.vocab_dict.items() if t != _EMPTY and t}
         self.vocab_sorted = sorted(self.idf)
 
+    @staticmethod
+    def is_current(index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> bool:
+        """Whether the saved lexicon was built for this collection state (reads only its meta.json)."""
+        try:
+            meta = json.loads((folder(index_dir, collection) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return (meta.get("version"), meta.get("generation"), meta.get("fingerprint")) == \
+            (VERSION, generation, fingerprint)
+
     @classmethod
     def load(cls, index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> "Lexicon | None":
         """The saved lexicon for this collection state, or None (missing, stale or damaged)."""
@@ -155,10 +165,9 @@ class Lexicon:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         base = folder(index_dir, collection)
         try:
-            meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
-            if meta.get("version") != VERSION or meta.get("generation") != generation \
-                    or meta.get("fingerprint") != fingerprint:
+            if not cls.is_current(index_dir, collection, generation, fingerprint):
                 return None
+            meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
             places = json.loads((base / "chunks.json").read_text(encoding="utf-8"))
             identifiers = set(json.loads((base / "identifiers.json").read_text(encoding="utf-8")))
             bm25 = bm25s.BM25.load(str(base / "bm25"), mmap=True)

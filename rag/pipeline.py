@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Iterator
 
@@ -119,12 +120,16 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.embeddings = make_embeddings(settings)
-        # Damaged vector files would crash this process: they are checked in a child first.
+        # The model loads (mostly native code, the GIL released) while this thread imports and opens Chroma.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="rag-load")
+        loading = pool.submit(make_embeddings, settings)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        # Damaged vector files would crash this process: they are checked in a child first,
+        # and rebuilt before this process opens them.
         damage, self._notes = prepare_reading(settings)
         if damage:
             log.warning("the index at %s is damaged (%s): rebuilding it", settings.index_location, damage)
-            build_index(settings, embeddings=self.embeddings)
+            build_index(settings, embeddings=loading.result())
             self._notes.append(f"the index was damaged ({damage}) and has been rebuilt from the corpus")
         try:
             self._client = make_chroma_client(settings)
@@ -132,9 +137,11 @@ class Engine:
             if not writable(settings.index_dir):
                 raise
             log.warning("%s: rebuilding it", exc)
-            build_index(settings, embeddings=self.embeddings)
+            build_index(settings, embeddings=loading.result())
             self._notes.append(f"the index was damaged ({exc.detail}) and has been rebuilt from the corpus")
             self._client = make_chroma_client(settings)
+        finally:
+            self.embeddings = loading.result()  # a model that failed to load raises here
         self._retriever: Retriever | None = None
         self._answerers: dict[str, object] = {}
         self._lock = threading.Lock()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .health import store_error
-from .indexing import chunk_from_record, iter_chunks, open_collection, vector_store
+from .indexing import chunk_from_record, iter_chunks, open_collection
 from .lexicon import Lexicon, TokenStore, token_row
 from .lexicon import folder as lexicon_folder
 from .lexicon import rebuild as rebuild_lexicon
@@ -73,7 +73,6 @@ class Retriever:
         if generation == self._generation and self._lexicon is not None:
             return
         self._collection = collection
-        self._store = vector_store(self._client, self.settings, self.embeddings)
         fp = meta.get("rag_fingerprint", "")
         lexicon = Lexicon.load(self.settings.index_dir, self.settings.collection, generation, fp)
         if lexicon is None or len(lexicon.ids) != count:
@@ -275,14 +274,18 @@ class Retriever:
         qv = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         clock.lap("embed_query")
         try:
-            dense = self._store.similarity_search_by_vector_with_relevance_scores(qv, k=min(pool, len(lex_idx.ids)))
+            dense = self._collection.query(query_embeddings=[list(map(float, qv))],
+                                           n_results=min(pool, len(lex_idx.ids)),
+                                           include=["documents", "metadatas", "distances"])
         except Exception as exc:
             raise store_error(exc, self.settings) from None
         dense_sim: dict[str, float] = {}
-        for doc, distance in dense:
-            dense_sim[doc.id] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
-            if doc.id not in self._chunks:
-                self._chunks[doc.id] = chunk_from_record(doc.id, doc.page_content, doc.metadata)
+        cache = self._chunks
+        for cid, text, meta, distance in zip(dense["ids"][0], dense["documents"][0], dense["metadatas"][0],
+                                             dense["distances"][0]):
+            dense_sim[cid] = 1.0 - float(distance)  # cosine space: distance = 1 - cos
+            if cid not in cache:
+                cache[cid] = chunk_from_record(cid, text, meta)
         clock.lap("dense")
         lex = lex_idx.scores(tokens(query))
         top = np.argpartition(-lex, min(pool, len(lex) - 1))[:pool] if len(lex) > pool else np.arange(len(lex))

@@ -37,5 +37,5 @@ fi
 step "tests"
 .venv/bin/python -m pytest "$@"
 
-step "seeds eval suite"
+step "eval suites (every evals/*.yaml)"
 .venv/bin/rag eval
