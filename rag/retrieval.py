@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .health import store_error
+from .health import index_busy, store_error
 from .indexing import chunk_from_record, iter_chunks, open_collection
 from .lexicon import Lexicon, TokenStore, token_row
 from .lexicon import folder as lexicon_folder
@@ -100,6 +101,9 @@ class Retriever:
         log.warning("building the lexical index from the store at %s (once)", self.settings.index_location)
         base = lexicon_folder(self.settings.index_dir, self.settings.collection)
         try:
+            if index_busy(self.settings):
+                # `rag index` is writing the index and will save the lexicon itself: build a private one.
+                raise OSError("index busy")
             base.mkdir(parents=True, exist_ok=True)
             store = TokenStore(base / "tokens.sqlite3")
             where = self.settings.index_dir
@@ -119,6 +123,9 @@ class Retriever:
             return rebuild_lexicon(where, self.settings.collection, generation or "", fp, store)
         finally:
             store.close()
+            if where != self.settings.index_dir:
+                # A private copy: loaded (memory-mapped files stay readable once unlinked), so not left in /tmp.
+                shutil.rmtree(where, ignore_errors=True)
 
     # -- chunks ---------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk | None:

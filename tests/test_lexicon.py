@@ -118,3 +118,19 @@ def test_containing_skips_files_already_found(settings):
             firsts.append(c)
     assert sorted(c.source for c in firsts) == sorted({c.source for c in every})
     assert len(firsts) == len({c.source for c in every})
+
+
+def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settings, tmp_path, monkeypatch):
+    from rag.health import index_lock
+
+    build_index(settings, progress=False)
+    shutil.rmtree(folder(settings.index_dir, settings.collection))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    with index_lock(settings):  # as a running `rag index` would
+        retriever = Retriever(settings, make_embeddings(settings), make_chroma_client(settings))
+        hits = retriever.search("Senkaku Islands", k=3)
+    assert hits and all(h.text for h in hits)
+    assert not folder(settings.index_dir, settings.collection).exists()  # left to the indexer
+    assert list(scratch.iterdir()) == []  # the private copy is not left behind
