@@ -304,18 +304,24 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
             store.delete(sorted(store.ids()))
         store.delete(deleted)
         store.add(added)
-        known = store.ids()
-        if len(known) != collection.count():
-            ids = set(collection.get(include=[])["ids"])
-            store.delete(sorted(known - ids))
-            missing = sorted(ids - known)
-            for i in range(0, len(missing), 2000):
-                got = collection.get(ids=missing[i:i + 2000], include=["documents", "metadatas"])
-                store.add([token_row(chunk_from_record(cid, text, m))
-                           for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])])
+        if len(store.ids()) != collection.count():
+            fill_token_store(store, collection)
         rebuild_lexicon(settings.index_dir, settings.collection, generation, fp, store)
     finally:
         store.close()
+
+
+def fill_token_store(store: TokenStore, collection) -> None:
+    """Make the token store hold the collection's chunks: rows of chunks that are gone
+    are dropped, chunks it lacks are read from Chroma (a page of ids at a time)."""
+    known = store.ids()
+    ids = set(collection.get(include=[])["ids"])
+    store.delete(sorted(known - ids))
+    missing = sorted(ids - known)
+    for i in range(0, len(missing), 2000):
+        got = collection.get(ids=missing[i:i + 2000], include=["documents", "metadatas"])
+        store.add([token_row(chunk_from_record(cid, text, m))
+                   for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])])
 
 
 def _unit_store(settings: Settings) -> UnitStore:

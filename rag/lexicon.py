@@ -18,7 +18,7 @@ older index, a Chroma server indexed elsewhere) is rebuilt from Chroma's records
 on first use and saved when the folder is writable.
 
 >>> lex = Lexicon.load(Path("index"), "corpus", generation, fingerprint)  # doctest: +SKIP
->>> lex.top(["wal", "checkpoint"], 20)  # doctest: +SKIP
+>>> lex.scores(["wal", "checkpoint"]).argmax()  # the best BM25 row  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -44,11 +44,6 @@ _EMPTY = "\x00"  # bm25s rejects documents without tokens; a placeholder keeps c
 
 def folder(index_dir: Path, collection: str) -> Path:
     return Path(index_dir) / f"lexicon-{collection}"
-
-
-def chunk_tokens(search_text: str) -> list[str]:
-    """The lexical tokens of a chunk (its text under its heading path)."""
-    return tokens(search_text)
 
 
 def inverse_frequency(n_chunks: int, df: int) -> float:
@@ -86,8 +81,8 @@ class TokenStore:
 
 
 def token_row(chunk) -> tuple[str, str, int, int, str, str]:
-    """What the token store keeps of a chunk."""
-    return (chunk.id, chunk.source, chunk.start, chunk.end, " ".join(chunk_tokens(chunk.search_text)),
+    """What the token store keeps of a chunk: the tokens of its text under its heading path."""
+    return (chunk.id, chunk.source, chunk.start, chunk.end, " ".join(tokens(chunk.search_text)),
             " ".join(sorted(corpus_identifiers(chunk.search_text))))
 
 
@@ -148,14 +143,20 @@ class Lexicon:
         self.vocab_sorted = sorted(self.idf)
 
     @staticmethod
-    def is_current(index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> bool:
-        """Whether the saved lexicon was built for this collection state (reads only its meta.json)."""
+    def _saved_meta(index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> dict | None:
+        """The saved lexicon's meta.json when it was built for this collection state, else None."""
         try:
             meta = json.loads((folder(index_dir, collection) / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return False
-        return (meta.get("version"), meta.get("generation"), meta.get("fingerprint")) == \
+            return None
+        current = (meta.get("version"), meta.get("generation"), meta.get("fingerprint")) == \
             (VERSION, generation, fingerprint)
+        return meta if current else None
+
+    @classmethod
+    def is_current(cls, index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> bool:
+        """Whether the saved lexicon was built for this collection state (reads only its meta.json)."""
+        return cls._saved_meta(index_dir, collection, generation, fingerprint) is not None
 
     @classmethod
     def load(cls, index_dir: Path, collection: str, generation: str | None, fingerprint: str) -> "Lexicon | None":
@@ -164,10 +165,10 @@ class Lexicon:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         base = folder(index_dir, collection)
+        meta = cls._saved_meta(index_dir, collection, generation, fingerprint)
+        if meta is None:
+            return None
         try:
-            if not cls.is_current(index_dir, collection, generation, fingerprint):
-                return None
-            meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
             places = json.loads((base / "chunks.json").read_text(encoding="utf-8"))
             identifiers = set(json.loads((base / "identifiers.json").read_text(encoding="utf-8")))
             bm25 = bm25s.BM25.load(str(base / "bm25"), mmap=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .health import index_busy, store_error
-from .indexing import chunk_from_record, iter_chunks, open_collection
-from .lexicon import Lexicon, TokenStore, token_row
+from .indexing import chunk_from_record, fill_token_store, iter_chunks, open_collection
+from .lexicon import Lexicon, TokenStore
 from .lexicon import folder as lexicon_folder
 from .lexicon import rebuild as rebuild_lexicon
 from .settings import Settings
@@ -113,13 +113,7 @@ class Retriever:
             store, where = TokenStore(lexicon_folder(tmp, self.settings.collection) / "tokens.sqlite3"), tmp
         try:
             store.delete(sorted(store.ids()))
-            batch = []
-            for c in iter_chunks(collection):
-                batch.append(token_row(c))
-                if len(batch) >= 2000:
-                    store.add(batch)
-                    batch = []
-            store.add(batch)
+            fill_token_store(store, collection)
             return rebuild_lexicon(where, self.settings.collection, generation or "", fp, store)
         finally:
             store.close()
