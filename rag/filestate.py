@@ -90,15 +90,16 @@ class ChangePlan:
     unchanged_skipped: dict[str, str] = field(default_factory=dict)
 
 
-def stat_files(root: Path, sources: list[str]) -> list[FileStat]:
+def stat_files(root: Path, sources: list[str], known: dict | None = None) -> list[FileStat]:
     """``stat()`` every file (``sources`` relative to ``root``; files that
-    vanished since listing are left out)."""
+    vanished since listing are left out); ``known`` stat results are used as they are."""
     out = []
     base = os.fspath(root)
+    known = known or {}
     for rel in sources:
         path = os.path.join(base, rel)
         try:
-            st = os.stat(path)
+            st = known.get(rel) or os.stat(path)
         except OSError:
             continue
         out.append(FileStat(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns))

@@ -99,12 +99,11 @@ def check_folder(settings: Settings) -> None:
 
 @contextlib.contextmanager
 def index_lock(settings: Settings, wait_note=None):
-    """Hold an exclusive lock on the index folder (embedded store only): a
-    second ``rag index`` waits for the first instead of racing it. The lock
-    dies with its process, so a killed run never leaves it stale."""
-    if settings.chroma_url:
-        yield
-        return
+    """Hold an exclusive lock on the index folder: a second ``rag index`` waits for
+    the first instead of racing it. With a Chroma server the folder holds the file
+    state and the lexicon, so indexers sharing it (on a shared file system with
+    working locks) take turns too. The lock dies with its process, so a killed run
+    never leaves it stale."""
     import fcntl
 
     folder = settings.index_dir
@@ -129,8 +128,6 @@ def index_lock(settings: Settings, wait_note=None):
 
 def index_busy(settings: Settings) -> bool:
     """True when another process holds the index lock right now."""
-    if settings.chroma_url:
-        return False
     import fcntl
 
     try:

@@ -30,23 +30,20 @@ import sys
 import time
 import uuid
 
-import numpy as np
 from datetime import datetime, timezone
 
 from . import filestate
 from .chunking import CHUNKER_VERSION, blocks_from_meta
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
-from .ingest import ingest
-from .lexicon import Lexicon, TokenStore, commit as commit_lexicon, token_row, writer_lock
-from .lexicon import folder as lexicon_folder
 from .loading import CorpusError, corpus_files
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, IndexReport, Skipped
-from .units import chunk_units, unit_key
-from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
+
+# numpy, the embedding loop (rag.ingest), the lexicon and the unit store are imported where
+# they are used: a `rag index` that finds nothing changed needs none of them.
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +168,12 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     scan_started = filestate.now()
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {printable(str(settings.corpus_dir))} (set RAG_CORPUS_DIR)")
-    paths, unsupported = corpus_files(settings.corpus_dir)
+    seen: dict = {}
+    paths, unsupported = corpus_files(settings.corpus_dir, seen)
     if not paths:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} "
                           "(supported: .txt .md .html .pdf)")
-    files = filestate.stat_files(settings.corpus_dir, paths)
+    files = filestate.stat_files(settings.corpus_dir, paths, seen)
 
     check_folder(settings)
     with index_lock(settings):
@@ -194,6 +192,8 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
 
 def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
           scan_started: float, progress, embeddings, rebuild: bool, full_check: bool) -> IndexReport:
+    from .ingest import ingest
+
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
@@ -310,7 +310,9 @@ def _stored_in_lexicon(settings: Settings, generation: str | None, sources: list
     """Chunk ids per source from the lexicon's token store, when its last commit was
     for this generation (then it lists exactly the collection's chunks): an index
     lookup per file instead of a metadata scan in Chroma. None otherwise."""
-    path = lexicon_folder(settings.index_dir, settings.collection) / "tokens.sqlite3"
+    from .lexicon import TokenStore, folder
+
+    path = folder(settings.index_dir, settings.collection) / "tokens.sqlite3"
     if not generation or not path.exists():
         return None
     try:
@@ -333,6 +335,9 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
     with the collection: one commit of what changed. With ``check_ids`` (a run that
     recovers from an interrupted one), or when the counts disagree, the chunk ids are
     compared with the collection's and what differs is read from Chroma."""
+    from .lexicon import Lexicon, TokenStore, commit as commit_lexicon, writer_lock
+    from .lexicon import folder as lexicon_folder
+
     base = lexicon_folder(settings.index_dir, settings.collection)
     if not (added or deleted or rebuilt or check_ids) and \
             Lexicon.is_current(settings.index_dir, settings.collection, generation, fp):
@@ -352,10 +357,12 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
             store.close()
 
 
-def lexicon_diff(store: TokenStore, collection, deleted=(), added=()) -> tuple[list, list[str]]:
+def lexicon_diff(store, collection, deleted=(), added=()) -> tuple[list, list[str]]:
     """What the token store (with ``deleted`` and ``added``, changes about to be
     committed) lacks and holds beyond the collection: (token rows of the missing
     chunks, read from Chroma a page of ids at a time; ids of chunks that are gone)."""
+    from .lexicon import token_row
+
     known = (store.ids() - set(deleted)) | {r[0] for r in added}
     ids = set(collection.get(include=[])["ids"])
     missing = sorted(ids - known)
@@ -367,13 +374,19 @@ def lexicon_diff(store: TokenStore, collection, deleted=(), added=()) -> tuple[l
     return rows, sorted(known - ids)
 
 
-def _unit_store(settings: Settings) -> UnitStore:
+def _unit_store(settings: Settings):
+    from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
+
     return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
 
 
-def _fill_unit_vectors(collection, store: UnitStore, get_embeddings, rebuilt: bool) -> int:
+def _fill_unit_vectors(collection, store, get_embeddings, rebuilt: bool) -> int:
     """Embed the answer units of indexed chunks that the store lacks; returns how many.
     Cheap when nothing is missing: the store's row count is compared with the collection's."""
+    import numpy as np
+
+    from .units import chunk_units, unit_key
+
     total = collection.count()
     have = store.chunk_ids()
     if len(have) >= total and not rebuilt:

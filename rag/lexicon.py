@@ -41,6 +41,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -441,9 +442,10 @@ class _Segment:
     """A loaded segment: memory-mapped postings and its rows' places."""
 
     def __init__(self, path: Path) -> None:
-        self.indptr = np.load(path / "indptr.npy", mmap_mode="r")
-        self.indices = np.load(path / "indices.npy", mmap_mode="r")
-        self.tf = np.load(path / "tf.npy", mmap_mode="r")
+        # Memory-mapped, seen as plain arrays (slicing a np.memmap costs more than the slice itself).
+        self.indptr = np.load(path / "indptr.npy", mmap_mode="r").view(np.ndarray)
+        self.indices = np.load(path / "indices.npy", mmap_mode="r").view(np.ndarray)
+        self.tf = np.load(path / "tf.npy", mmap_mode="r").view(np.ndarray)
         self.doclen = np.load(path / "doclen.npy")
         self.places = json.loads((path / "places.json").read_text(encoding="utf-8"))
 
@@ -465,6 +467,61 @@ def _segment(path: Path) -> _Segment:
     return seg
 
 
+@dataclass
+class _Order:
+    ids: list[str]
+    sources: list[str]
+    starts: list[int]
+    ends: list[int]
+    to_row: list[np.ndarray]  # per segment: its rows' places in the lists above (-1: deleted)
+
+
+def _file_order(segments: list[tuple[dict, np.ndarray | None]]) -> _Order:
+    """The live rows of all segments in file order. Each segment is in file order
+    already; the largest is taken whole (sliced around its deleted rows) and the
+    rows of the others are inserted where they belong, so that loading costs list
+    copies, not a sort of every row."""
+    if not segments:
+        return _Order([], [], [], [], [])
+    big = max(range(len(segments)), key=lambda k: len(segments[k][0]["ids"]))
+    places, mask = segments[big]
+    live = None if mask is None else np.flatnonzero(~mask)
+    cols = {}
+    for name in ("ids", "sources", "starts", "ends"):
+        col = places[name]
+        cols[name] = list(col) if live is None else [col[i] for i in live.tolist()]
+    others = []  # (source, start, segment, row) of the other segments' live rows
+    for k, (p, m) in enumerate(segments):
+        if k != big:
+            rows = range(len(p["ids"])) if m is None else np.flatnonzero(~m).tolist()
+            others += [(p["sources"][r], p["starts"][r], k, r) for r in rows]
+    others.sort()
+    n_big = len(cols["ids"])
+    srcs, starts = cols["sources"], cols["starts"]
+    at = []  # where each of ``others`` goes, as an index into the big segment's live rows
+    for source, start, _, _ in others:
+        lo, hi = bisect_left(srcs, source), bisect_right(srcs, source)
+        at.append(lo + bisect_left(starts[lo:hi], start))
+    out = {name: [] for name in cols}
+    prev = 0
+    for (source, start, k, r), pos in zip(others, at):
+        for name in cols:
+            out[name].extend(cols[name][prev:pos])
+            out[name].append(segments[k][0][name][r])
+        prev = pos
+    for name in cols:
+        out[name].extend(cols[name][prev:])
+    # Global rows: a big-segment row moves down by the rows inserted before it.
+    at_arr = np.asarray(at, dtype=np.int64)
+    shift = np.searchsorted(at_arr, np.arange(n_big), side="right")
+    to_row = [np.full(len(p["ids"]), -1, dtype=np.int64) for p, _ in segments]
+    local = np.arange(n_big) if live is None else live
+    to_row[big][local] = np.arange(n_big) + shift
+    for m, ((_, _, k, r), pos) in enumerate(zip(others, at)):
+        to_row[k][r] = pos + m
+    return _Order(out["ids"], out["sources"], out["starts"], out["ends"], to_row)
+
+
 class Lexicon:
     """A loaded lexicon: rows are the live chunks in file order (source, then
     offset); BM25 over them, IDF, and identifiers."""
@@ -472,27 +529,15 @@ class Lexicon:
     def __init__(self, base: Path, manifest: dict) -> None:
         segs = [(_segment(base / s["name"]),
                  np.load(base / s["deleted"]) if s.get("deleted") else None) for s in manifest["segments"]]
-        keys, owners = [], []
-        for k, (seg, mask) in enumerate(segs):
-            p = seg.places
-            for r in range(len(p["ids"])):
-                if mask is None or not mask[r]:
-                    keys.append((p["sources"][r], p["starts"][r], k, r))
-        keys.sort()
-        self.ids = [segs[k][0].places["ids"][r] for _, _, k, r in keys]
-        self.sources = [s for s, _, _, _ in keys]
-        self.starts = [st for _, st, _, _ in keys]
-        self.ends = [segs[k][0].places["ends"][r] for _, _, k, r in keys]
-        self.row = {cid: i for i, cid in enumerate(self.ids)}
+        self._parts = []
+        order = _file_order([(seg.places, mask) for seg, mask in segs])
+        self.ids, self.sources, self.starts, self.ends = order.ids, order.sources, order.starts, order.ends
+        self.row = dict(zip(self.ids, range(len(self.ids))))
         n = len(self.ids)
         avgdl = (manifest["total_len"] / n) if n else 1.0
-        self._parts = []
-        for k, (seg, mask) in enumerate(segs):
-            to_row = np.full(len(seg.doclen), -1, dtype=np.int64)
-            self._parts.append([seg, to_row, (K1 * (1 - B + B * seg.doclen / avgdl)).astype(np.float32),
-                                mask is not None])
-        for i, (_, _, k, r) in enumerate(keys):
-            self._parts[k][1][r] = i
+        for (seg, mask), to_row in zip(segs, order.to_row):
+            self._parts.append((seg, to_row, (K1 * (1 - B + B * seg.doclen / avgdl)).astype(np.float32),
+                                mask is not None))
         terms = json.loads((base / manifest["terms"]).read_text(encoding="utf-8")) if manifest["terms"] else []
         df = np.load(base / manifest["df"]) if manifest["df"] else np.zeros(0, dtype=np.int32)
         self._term_of = {t: j for j, t in enumerate(terms)}

@@ -76,7 +76,9 @@ class Retriever:
         self._collection = collection
         fp = meta.get("rag_fingerprint", "")
         lexicon = Lexicon.load(self.settings.index_dir, self.settings.collection, generation, fp)
-        if lexicon is None or len(lexicon.ids) != count:
+        # While `rag index` runs (or after one was interrupted) the collection holds more or fewer
+        # chunks than the last commit: that commit's lexicon still serves, dense search sees the rest.
+        if lexicon is None or (len(lexicon.ids) != count and meta.get("rag_complete") is not False):
             lexicon = self._build_lexicon(collection, generation, fp)
         self._lexicon = lexicon
         self._chunks: dict[str, Chunk] = {}  # fetched chunks, by id (bounded below)
