@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import lexicon  # noqa: E402
+from rag import lexicon, lexicon_writer  # noqa: E402
 
 TOP = 20
 
@@ -85,14 +85,14 @@ class Segments:
     def build(self, rows):
         self.base = lexicon.folder(self.work, "bench")
         shutil.rmtree(self.base, ignore_errors=True)
-        self.store = lexicon.TokenStore(self.base / "tokens.sqlite3")
+        self.store = lexicon_writer.TokenStore(self.base / "tokens.sqlite3")
         self.gen = 0
-        lexicon.commit(self.base, self.store, "g0", "fp", added=list(rows), reset=True)
+        lexicon_writer.commit(self.base, self.store, "g0", "fp", added=list(rows), reset=True)
         self.lex = lexicon.Lexicon.load(self.work, "bench", "g0", "fp")
 
     def edit(self, deleted, added):
         self.gen += 1
-        lexicon.commit(self.base, self.store, f"g{self.gen}", "fp", deleted=list(deleted), added=list(added))
+        lexicon_writer.commit(self.base, self.store, f"g{self.gen}", "fp", deleted=list(deleted), added=list(added))
 
     def reload(self):
         self.lex = lexicon.Lexicon.load(self.work, "bench", f"g{self.gen}", "fp")

@@ -310,7 +310,8 @@ def _stored_in_lexicon(settings: Settings, generation: str | None, sources: list
     """Chunk ids per source from the lexicon's token store, when its last commit was
     for this generation (then it lists exactly the collection's chunks): an index
     lookup per file instead of a metadata scan in Chroma. None otherwise."""
-    from .lexicon import TokenStore, folder
+    from .lexicon import folder
+    from .lexicon_writer import TokenStore
 
     path = folder(settings.index_dir, settings.collection) / "tokens.sqlite3"
     if not generation or not path.exists():
@@ -335,8 +336,9 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
     with the collection: one commit of what changed. With ``check_ids`` (a run that
     recovers from an interrupted one), or when the counts disagree, the chunk ids are
     compared with the collection's and what differs is read from Chroma."""
-    from .lexicon import Lexicon, TokenStore, commit as commit_lexicon, writer_lock
+    from .lexicon import Lexicon
     from .lexicon import folder as lexicon_folder
+    from .lexicon_writer import TokenStore, commit as commit_lexicon, writer_lock
 
     base = lexicon_folder(settings.index_dir, settings.collection)
     if not (added or deleted or rebuilt or check_ids) and \
@@ -361,7 +363,7 @@ def lexicon_diff(store, collection, deleted=(), added=()) -> tuple[list, list[st
     """What the token store (with ``deleted`` and ``added``, changes about to be
     committed) lacks and holds beyond the collection: (token rows of the missing
     chunks, read from Chroma a page of ids at a time; ids of chunks that are gone)."""
-    from .lexicon import token_row
+    from .lexicon_writer import token_row
 
     known = (store.ids() - set(deleted)) | {r[0] for r in added}
     ids = set(collection.get(include=[])["ids"])

@@ -20,8 +20,9 @@ import numpy as np
 
 from .health import index_busy, store_error
 from .indexing import chunk_from_record, iter_chunks, lexicon_diff, open_collection
-from .lexicon import Lexicon, TokenStore, commit as commit_lexicon, writer_lock
+from .lexicon import Lexicon
 from .lexicon import folder as lexicon_folder
+from .lexicon_writer import TokenStore, commit as commit_lexicon, writer_lock
 from .settings import Settings
 from .text import corpus_identifiers, tokens
 from .types import Chunk, Passage

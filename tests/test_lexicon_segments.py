@@ -12,8 +12,9 @@ import random
 import numpy as np
 import pytest
 
-from rag import lexicon
-from rag.lexicon import Lexicon, TokenStore, commit, folder
+from rag import lexicon, lexicon_writer
+from rag.lexicon import Lexicon, folder
+from rag.lexicon_writer import TokenStore, commit
 
 WORDS = [f"w{i}" for i in range(300)] + ["alpha", "beta", "gamma"]
 
@@ -88,7 +89,7 @@ def test_random_edits_score_exactly_as_a_rebuild(tmp_path):
         commit(base, store, f"g{step}", "fp", deleted=deleted, added=added)
         check(tmp_path, live, f"g{step}")
     meta = json.loads((base / "meta.json").read_text())
-    assert len(meta["segments"]) <= 2 * lexicon.MERGE_FACTOR  # small segments are merged as they pile up
+    assert len(meta["segments"]) <= 2 * lexicon_writer.MERGE_FACTOR  # small segments are merged as they pile up
     store.close()
 
 
@@ -129,7 +130,7 @@ def test_a_crash_during_a_commit_leaves_the_previous_one_and_the_next_commit_rep
         raise KeyboardInterrupt("killed")
 
     with monkeypatch.context() as m:
-        m.setattr(lexicon, crash_in, boom)
+        m.setattr(lexicon_writer, crash_in, boom)
         with pytest.raises(KeyboardInterrupt):
             commit(base, store, "g1", "fp", deleted=[r[0] for r in victim], added=new)
     store.close()
