@@ -111,8 +111,8 @@ def _file_order(segments: list[tuple[dict, np.ndarray | None]]) -> _Order:
     live = None if mask is None else np.flatnonzero(~mask)
     cols = {}
     for name in ("ids", "sources", "starts", "ends"):
-        col = places[name]
-        cols[name] = list(col) if live is None else [col[i] for i in live.tolist()]
+        col = places[name]  # shared with the segment cache, never changed
+        cols[name] = col if live is None else [col[i] for i in live.tolist()]
     others = []  # (source, start, segment, row) of the other segments' live rows
     for k, (p, m) in enumerate(segments):
         if k != big:
@@ -125,15 +125,16 @@ def _file_order(segments: list[tuple[dict, np.ndarray | None]]) -> _Order:
     for source, start, _, _ in others:
         lo, hi = bisect_left(srcs, source), bisect_right(srcs, source)
         at.append(lo + bisect_left(starts[lo:hi], start))
-    out = {name: [] for name in cols}
+    out = {name: [] for name in cols} if others else cols
     prev = 0
     for (source, start, k, r), pos in zip(others, at):
         for name in cols:
             out[name].extend(cols[name][prev:pos])
             out[name].append(segments[k][0][name][r])
         prev = pos
-    for name in cols:
-        out[name].extend(cols[name][prev:])
+    if others:
+        for name in cols:
+            out[name].extend(cols[name][prev:])
     # Global rows: a big-segment row moves down by the rows inserted before it.
     at_arr = np.asarray(at, dtype=np.int64)
     shift = np.searchsorted(at_arr, np.arange(n_big), side="right")
