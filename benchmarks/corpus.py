@@ -204,8 +204,9 @@ def _estimate_chunks(paragraphs: list[str]) -> int:
     return max(n, 1)
 
 
-def document(w: _Writer, number: int) -> tuple[str, str, dict]:
-    """(relative path, text, fact) of file ``number``."""
+def document(w: _Writer, number: int, small: bool = False) -> tuple[str, str, dict]:
+    """(relative path, text, fact) of file ``number``; ``small``: one short section
+    (a corpus of many small files, about one chunk each)."""
     r = w.r
     topic = r.choice(sorted(TOPICS))
     place = w.place()
@@ -216,7 +217,7 @@ def document(w: _Writer, number: int) -> tuple[str, str, dict]:
     fact = w.fill(fact_t, topic, **fixed)
     question = question_t.format(**fixed)
     # Lengths vary a lot, as in real corpora: mostly short files, a few long ones.
-    sections = min(1 + int(r.expovariate(1 / 1.9)), 14)
+    sections = 1 if small else min(1 + int(r.expovariate(1 / 1.9)), 14)
     paragraphs: list[str] = [title, w.paragraph(topic, r.randint(2, 4))]
     lines = [f"# {title}", "", paragraphs[1], ""]
     fact_at = r.randrange(sections)
@@ -224,7 +225,7 @@ def document(w: _Writer, number: int) -> tuple[str, str, dict]:
         heading = f"{r.choice(ADJECTIVES).title()} {r.choice(NOUNS)} and the {r.choice(TOPICS[topic].split())}"
         lines += [f"## {heading}", ""]
         paragraphs.append(heading)
-        for p in range(r.randint(1, 3)):
+        for p in range(1 if small else r.randint(1, 3)):
             text = w.paragraph(topic, r.randint(3, 7))
             if s == fact_at and p == 0:
                 text = f"{text} {fact}"
@@ -236,11 +237,14 @@ def document(w: _Writer, number: int) -> tuple[str, str, dict]:
                                    "chunks": _estimate_chunks(paragraphs)}
 
 
-def generate(dest: Path, chunks: int, seed: int = 12, questions: int = 24) -> dict:
+def generate(dest: Path, chunks: int, seed: int = 12, questions: int = 24, files: int | None = None) -> dict:
     """Write a corpus of about ``chunks`` chunks into ``dest`` (reused when its
-    stamp says it was made with the same parameters); return its description."""
+    stamp says it was made with the same parameters); return its description.
+    ``files``: instead, exactly that many small files (about a chunk each)."""
     dest = Path(dest)
     params = {"chunks": chunks, "seed": seed, "version": GENERATOR_VERSION, "questions": questions}
+    if files is not None:
+        params = {**params, "chunks": None, "files": files}
     stamp = dest / STAMP
     if stamp.exists():
         info = json.loads(stamp.read_text(encoding="utf-8"))
@@ -250,8 +254,8 @@ def generate(dest: Path, chunks: int, seed: int = 12, questions: int = 24) -> di
         raise FileExistsError(f"{dest} exists and was not made by this generator with these parameters")
     w = _Writer(seed)
     total, number, facts = 0, 0, []
-    while total < chunks:
-        path, text, fact = document(w, number)
+    while (number < files) if files is not None else (total < chunks):
+        path, text, fact = document(w, number, small=files is not None)
         (dest / path).parent.mkdir(parents=True, exist_ok=True)
         (dest / path).write_text(text, encoding="utf-8")
         total += fact["chunks"]
@@ -271,9 +275,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Write a deterministic benchmark corpus.")
     ap.add_argument("dest", type=Path)
     ap.add_argument("--chunks", type=int, default=2000)
+    ap.add_argument("--files", type=int, help="instead of --chunks: this many small files")
     ap.add_argument("--seed", type=int, default=12)
     args = ap.parse_args()
-    info = generate(args.dest, args.chunks, args.seed)
+    info = generate(args.dest, args.chunks, args.seed, files=args.files)
     print(f"{args.dest}: {info['files']} files, about {info['estimated_chunks']} chunks")
 
 

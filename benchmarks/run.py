@@ -3,12 +3,14 @@ and the raw figures in docs/benchmarks.json).
 
     .venv/bin/python benchmarks/run.py                      # 2k, 20k (MiniLM) and 100k chunks (hash)
     .venv/bin/python benchmarks/run.py --sizes 2k --server-sizes 2k   # a quick run, a few minutes
-    .venv/bin/python benchmarks/run.py --sizes 500 --out /tmp/b.md     # a smoke test
+    .venv/bin/python benchmarks/run.py --sizes 500 --files-sizes 500 --out /tmp/b.md   # a smoke test
 
 For each size: a deterministic corpus (benchmarks/corpus.py, cached under
 --work), then each phase in a fresh process (benchmarks/phases.py): indexing
 next to the raw embedder on the same texts; re-index unchanged, full check and
-one edited file; cold first answer and warm ask() latencies per stage. For the
+one edited file (in-process, and as `rag index` in a new process); cold first
+answer and warm ask() latencies per stage. For each --files-sizes, a corpus of
+that many small files re-indexed unchanged. For the
 --server-sizes, the same indexing and asking against `chroma run` on
 127.0.0.1. Sizes up to --minilm-up-to use the bundled MiniLM, bigger ones the
 word-hashing embedder (retrieval latency does not depend on vector quality).
@@ -198,12 +200,30 @@ def bench_size(n: int, args, work: Path, log) -> dict:
     return out
 
 
+def bench_files(n: int, args, work: Path, log) -> dict:
+    """A corpus of ``n`` small files (hash embedder): unchanged re-index."""
+    corpus = work / f"files-{label(n)}"
+    t = time.perf_counter()
+    info = generate(corpus, chunks=0, files=n)
+    log(f"[{label(n)} files] corpus: {info['files']} files ({time.perf_counter() - t:.0f} s)")
+    index = work / f"index-files-{label(n)}"
+    shutil.rmtree(index, ignore_errors=True)
+    out = run_phase("files", {"corpus": str(corpus), "index": str(index), "embedding": "hash"}, work)
+    log(f"[{label(n)} files] {out['chunks']} chunks indexed in {out['index_s']:.0f} s; unchanged re-index "
+        f"{out['unchanged_median_s']:.2f} s in-process, {out['unchanged_cli_median_s']:.2f} s as `rag index`")
+    if not args.keep:
+        shutil.rmtree(index, ignore_errors=True)
+    return {"size": n, "label": label(n), **out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--sizes", default="2k,20k,100k", help="corpus sizes in chunks (default 2k,20k,100k)")
     ap.add_argument("--minilm-up-to", default="20k", help="bigger sizes use the hash embedder (default 20k)")
     ap.add_argument("--server-sizes", default="2k", help="sizes also run against a Chroma server ('' for none)")
+    ap.add_argument("--files-sizes", default="100k",
+                    help="corpora of this many small files, re-indexed unchanged (hash embedder; '' for none)")
     ap.add_argument("--questions", type=int, default=24, help="answerable questions per size (plus 3 that are not)")
     ap.add_argument("--rounds", type=int, default=2, help="times each question is asked warm")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench",
@@ -214,6 +234,7 @@ def main() -> None:
     args.sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     args.minilm_up_to = parse_size(args.minilm_up_to)
     args.server_sizes = {parse_size(s) for s in args.server_sizes.split(",") if s.strip()}
+    args.files_sizes = [parse_size(s) for s in args.files_sizes.split(",") if s.strip()]
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -235,6 +256,12 @@ def main() -> None:
             results["load"] = {"min": min(load.samples), "max": max(load.samples),
                                "mean": sum(load.samples) / len(load.samples)}
             # Saved after every size, so a long run that fails late keeps what it measured.
+            json_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        for n in args.files_sizes:
+            results.setdefault("files", []).append(bench_files(n, args, args.work, log))
+            results["seconds"] = time.perf_counter() - started
+            results["load"] = {"min": min(load.samples), "max": max(load.samples),
+                               "mean": sum(load.samples) / len(load.samples)}
             json_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     write_report(results, args.out)
     log(f"wrote {args.out}, {json_path.name} and the chart")

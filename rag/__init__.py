@@ -5,10 +5,10 @@
 >>> print(answer.text)  # doctest: +SKIP
 """
 
-from .indexing import build_index
-from .pipeline import ask, ask_stream
 from .settings import Settings
 from .types import Answer, Citation, IndexReport, Passage
+
+_LAZY = {"ask": ".pipeline", "ask_stream": ".pipeline", "build_index": ".indexing"}
 
 __all__ = ["ask", "ask_stream", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
            "Passage", "IndexReport"]
@@ -32,3 +32,15 @@ def as_runnable(settings: Settings | None = None):
     from .langchain_adapter import as_runnable as make
 
     return make(settings)
+
+
+def __getattr__(name: str):
+    # ask() and build_index() are imported on first use, so that `import rag` (and `rag index`
+    # finding nothing changed) does not load the answering and indexing machinery.
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,17 +2,22 @@
 sizes and times before reading anything (as git does with its index).
 
 Each run records, per file, ``(size, mtime_ns, ctime_ns, sha256 of its text)``
-in a small JSON file beside the index, stamped with the collection's generation
-and fingerprint. The next run trusts that record only when both still match the
-store (nobody else changed it), and then reads only files whose size or times
-differ; a file that was merely touched is read and hashed but not re-chunked.
+in a small SQLite database beside the index, stamped with the collection's
+generation and fingerprint, and a snapshot of the index files' own stat. The
+next run trusts the record only when both still match the store (nobody else
+changed it), and then reads only files whose size or times differ; a file that
+was merely touched is read and hashed but not re-chunked. A run writes only the
+rows of the files it read (one transaction: a crash leaves the previous record).
+
+When no corpus file changed and the index files are exactly as the last run left
+them, :func:`unchanged_report` says so without opening Chroma at all.
 
 Limits (documented in README): a file edited without changing its size,
 mtime or ctime is not noticed (ctime cannot be set back by ``touch``, so this
 takes clock tricks or a filesystem without ctime; on Windows ctime is the
 creation time). ``rag index --full-check`` reads and hashes every file.
 
->>> FileStat("a.txt", Path("a.txt"), 10, 1, 1).key
+>>> FileStat("a.txt", "corpus/a.txt", 10, 1, 1).key
 (10, 1, 1)
 """
 
@@ -22,6 +27,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +37,13 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 # Files modified this close to the scan could change again within the same
 # timestamp tick: they are recorded as "re-read next time" (git's racy-clean rule).
 RACY_SECONDS = 2.0
+# Files in the index folder that are not the index's content (the snapshot ignores them).
+_NOT_CONTENT = (".rag-index.lock", ".rag-health.json", "manifest.json")
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # Chroma's vector files
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ class FileStat:
     """A corpus file as seen by ``stat()``; ``source`` is relative to the corpus root."""
 
     source: str
-    path: Path
+    path: str  # as given to stat()
     size: int
     mtime_ns: int
     ctime_ns: int
@@ -67,7 +77,8 @@ class ChangePlan:
 
     ``trusted`` is False when there was no usable record (first run, another
     process changed the store, ``--full-check``): then every file is read and
-    ``recorded`` is empty.
+    ``recorded`` is empty. ``recorded`` holds the record of the changed files
+    only; ``unchanged_skipped`` the reasons of unchanged files that were skipped.
     """
 
     trusted: bool
@@ -76,16 +87,19 @@ class ChangePlan:
     unchanged: list[FileStat] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     recorded: dict[str, Recorded] = field(default_factory=dict)
+    unchanged_skipped: dict[str, str] = field(default_factory=dict)
 
 
-def stat_files(root: Path, sources: list[str]) -> list[FileStat]:
+def stat_files(root: Path, sources: list[str], known: dict | None = None) -> list[FileStat]:
     """``stat()`` every file (``sources`` relative to ``root``; files that
-    vanished since listing are left out)."""
+    vanished since listing are left out); ``known`` stat results are used as they are."""
     out = []
+    base = os.fspath(root)
+    known = known or {}
     for rel in sources:
-        path = Path(root) / rel
+        path = os.path.join(base, rel)
         try:
-            st = os.stat(path)
+            st = known.get(rel) or os.stat(path)
         except OSError:
             continue
         out.append(FileStat(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
@@ -97,78 +111,230 @@ def state_path(settings: Settings) -> Path:
     in RAG_INDEX_DIR under a name derived from the server URL and collection."""
     if settings.chroma_url:
         tag = hashlib.sha256(f"{settings.chroma_url}\x00{settings.collection}".encode()).hexdigest()[:12]
-        return settings.index_dir / f"file_state.server-{tag}.json"
-    return settings.index_dir / f"file_state.{settings.collection}.json"
+        return settings.index_dir / f"file_state.server-{tag}.sqlite3"
+    return settings.index_dir / f"file_state.{settings.collection}.sqlite3"
+
+
+def _expected(settings: Settings, fingerprint: str) -> dict:
+    return {"version": STATE_VERSION, "fingerprint": fingerprint, "corpus_dir": str(settings.corpus_dir.resolve()),
+            "collection": settings.collection, "location": settings.index_location}
+
+
+def _open(settings: Settings, *, create: bool = False) -> sqlite3.Connection | None:
+    path = state_path(settings)
+    if not create and not path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=30)
+    with db:
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS files (source TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+                   "ctime_ns INTEGER, sha256 TEXT, skipped TEXT)")
+    return db
+
+
+def _meta(db: sqlite3.Connection) -> dict:
+    return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+
+
+def _trusted_meta(settings: Settings, db: sqlite3.Connection | None, generation: str | None,
+                  fingerprint: str) -> tuple[dict | None, str]:
+    if db is None:
+        return None, "no record of a previous run"
+    meta = _meta(db)
+    if not meta:
+        return None, "no record of a previous run"
+    expected = {**_expected(settings, fingerprint), "generation": generation}
+    stale = [k for k, v in expected.items() if meta.get(k) != v]
+    if stale or generation is None:
+        # Most often "generation": another process (or an interrupted run of
+        # another corpus) changed the store since this record was written.
+        return None, f"record does not match the store ({', '.join(stale) or 'no generation'})"
+    return meta, ""
 
 
 def plan_changes(settings: Settings, files: list[FileStat], generation: str | None, fingerprint: str,
                  *, full_check: bool = False) -> ChangePlan:
     """Split ``files`` into changed and unchanged using the last run's record."""
-    recorded, reason = _load(settings, generation, fingerprint)
-    if full_check:
-        recorded, reason = None, "full check requested"
-    if recorded is None:
-        return ChangePlan(trusted=False, reason=reason, changed=list(files))
-    changed, unchanged = [], []
-    for f in files:
-        r = recorded.get(f.source)
-        (unchanged if r is not None and r.key == f.key else changed).append(f)
-    present = {f.source for f in files}
-    removed = sorted(s for s in recorded if s not in present)
-    return ChangePlan(trusted=True, reason="", changed=changed, unchanged=unchanged, removed=removed,
-                      recorded=recorded)
+    try:
+        db = _open(settings) or _import_json(settings)
+    except sqlite3.Error as exc:
+        log.warning("ignoring unreadable file state %s: %s", state_path(settings), exc)
+        return ChangePlan(trusted=False, reason="record unreadable", changed=list(files))
+    try:
+        meta, reason = _trusted_meta(settings, db, generation, fingerprint)
+        if full_check:
+            meta, reason = None, "full check requested"
+        if meta is None:
+            return ChangePlan(trusted=False, reason=reason, changed=list(files))
+        keys = {r[0]: (r[1], r[2], r[3], r[4]) for r in
+                db.execute("SELECT source, size, mtime_ns, ctime_ns, skipped FROM files")}
+        changed, unchanged, skipped = [], [], {}
+        for f in files:
+            r = keys.get(f.source)
+            if r is not None and r[:3] == f.key:
+                unchanged.append(f)
+                if r[3]:
+                    skipped[f.source] = r[3]
+            else:
+                changed.append(f)
+        present = {f.source for f in files}
+        removed = sorted(s for s in keys if s not in present)
+        recorded = {}
+        wanted = [f.source for f in changed if f.source in keys]
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            for source, size, mtime, ctime, sha, why in db.execute(
+                    f"SELECT source, size, mtime_ns, ctime_ns, sha256, skipped FROM files WHERE source IN "
+                    f"({','.join('?' * len(part))})", part):
+                recorded[source] = Recorded((size, mtime, ctime), sha, why)
+        return ChangePlan(trusted=True, reason="", changed=changed, unchanged=unchanged, removed=removed,
+                          recorded=recorded, unchanged_skipped=skipped)
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("ignoring unreadable file state %s: %s", state_path(settings), exc)
+        return ChangePlan(trusted=False, reason="record unreadable", changed=list(files))
+    finally:
+        if db is not None:
+            db.close()
 
 
-def save_state(settings: Settings, generation: str | None, fingerprint: str,
-               entries: dict[str, Recorded], scan_started: float) -> None:
-    """Write the record for the next run (atomically: a crash leaves the old one)."""
+def save_state(settings: Settings, generation: str | None, fingerprint: str, entries: dict[str, Recorded],
+               scan_started: float, *, removed: list[str] = (), replace: bool = True,
+               chunks_total: int | None = None) -> None:
+    """Record ``entries`` for the next run, in one transaction (a crash leaves the
+    old record). ``replace`` drops every other row (a run that read every file);
+    otherwise only ``entries`` are written and ``removed`` deleted."""
     racy = int((scan_started - RACY_SECONDS) * 1e9)
-    files = {}
+    rows = []
     for source, r in entries.items():
         size, mtime_ns, ctime_ns = r.key
         if mtime_ns >= racy or ctime_ns >= racy:
             mtime_ns = -1  # never matches: read again next run
-        files[source] = [size, mtime_ns, ctime_ns, r.sha256, r.skipped]
-    state = {"version": STATE_VERSION, "generation": generation, "fingerprint": fingerprint,
-             "corpus_dir": str(settings.corpus_dir.resolve()), "collection": settings.collection,
-             "location": settings.index_location, "files": files}
-    path = state_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
+        rows.append((source, size, mtime_ns, ctime_ns, r.sha256, r.skipped))
+    meta = {**_expected(settings, fingerprint), "generation": generation, "chunks_total": chunks_total,
+            "snapshot": snapshot(settings)}
+    db = _open(settings, create=True)
+    try:
+        with db:
+            if replace:
+                db.execute("DELETE FROM files")
+            for i in range(0, len(removed), 500):
+                part = list(removed[i:i + 500])
+                db.execute(f"DELETE FROM files WHERE source IN ({','.join('?' * len(part))})", part)
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.execute("DELETE FROM meta")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+    finally:
+        db.close()
+
+
+def _import_json(settings: Settings) -> sqlite3.Connection | None:
+    """The record of version 1 (a JSON file), taken over so that upgrading does not
+    read the whole corpus again."""
+    old = settings.index_dir / (state_path(settings).name.rsplit(".", 1)[0] + ".json")
+    try:
+        state = json.loads(old.read_text(encoding="utf-8"))
+        rows = [(src, int(v[0]), int(v[1]), int(v[2]), str(v[3]), str(v[4])) for src, v in state["files"].items()]
+        meta = {k: state[k] for k in ("generation", "fingerprint", "corpus_dir", "collection", "location")}
+        if state.get("version") != 1:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    db = _open(settings, create=True)
+    with db:
+        db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                       [(k, json.dumps(v)) for k, v in {**meta, "version": STATE_VERSION}.items()])
+    old.unlink(missing_ok=True)
+    return db
 
 
 def forget_state(settings: Settings) -> None:
     """Drop the record (after a rebuild, the next run reads everything)."""
-    try:
-        state_path(settings).unlink()
-    except FileNotFoundError:
-        pass
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            Path(str(state_path(settings)) + suffix).unlink()
+        except FileNotFoundError:
+            pass
+    Path(str(state_path(settings)).rsplit(".", 1)[0] + ".json").unlink(missing_ok=True)  # version 1's record
 
 
-def _load(settings: Settings, generation: str | None, fingerprint: str) -> tuple[dict | None, str]:
-    path = state_path(settings)
+def snapshot(settings: Settings) -> list | None:
+    """``stat()`` of the embedded index's files (Chroma's database and vector files,
+    the lexicon's manifest, the answer-unit store): equal snapshots mean nobody,
+    not even Chroma opening the store, has touched them in between."""
+    if settings.chroma_url:
+        return None
+    root = settings.index_dir
+    own = state_path(settings).name
+    out = []
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, "no record of a previous run"
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable file state %s: %s", path, exc)
-        return None, "record unreadable"
-    expected = {"version": STATE_VERSION, "generation": generation, "fingerprint": fingerprint,
-                "corpus_dir": str(settings.corpus_dir.resolve()), "collection": settings.collection,
-                "location": settings.index_location}
-    stale = [k for k, v in expected.items() if state.get(k) != v]
-    if stale or generation is None:
-        # Most often "generation": another process (or an interrupted run of
-        # another corpus) changed the store since this record was written.
-        return None, f"record does not match the store ({', '.join(stale) or 'no generation'})"
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            for e in os.scandir(folder):
+                if e.is_dir(follow_symlinks=False):
+                    if folder == root and _SEGMENT_DIR.match(e.name):
+                        stack.append(Path(e.path))
+                    elif folder == root and e.name.startswith("lexicon-"):
+                        meta = Path(e.path) / "meta.json"
+                        if meta.exists():
+                            st = meta.stat()
+                            out.append([f"{e.name}/meta.json", st.st_size, st.st_mtime_ns, st.st_ctime_ns])
+                    continue
+                if e.name.startswith(own) or e.name.startswith("file_state.") or e.name in _NOT_CONTENT \
+                        or e.name.endswith(".tmp"):
+                    continue
+                st = e.stat(follow_symlinks=False)
+                out.append([os.path.relpath(e.path, root), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    except OSError:
+        return None
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """What :func:`unchanged_report` found: every file as recorded, the index untouched."""
+
+    files: int  # indexed files (not skipped)
+    skipped: dict[str, str]
+    chunks_total: int
+
+
+def unchanged_report(settings: Settings, files: list[FileStat], fingerprint: str) -> Unchanged | None:
+    """Without opening Chroma: the record of the last run, when no file changed,
+    none was added or removed, the record was saved after the last write to the
+    embedded index and the index's files are exactly as then (see :func:`snapshot`).
+    Otherwise None, and the caller does the full run."""
+    if settings.chroma_url:
+        return None
     try:
-        return {s: Recorded((int(v[0]), int(v[1]), int(v[2])), str(v[3]), str(v[4]))
-                for s, v in state["files"].items()}, ""
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None, "record malformed"
+        db = _open(settings)
+        if db is None:
+            return None
+        try:
+            meta = _meta(db)
+            if not meta or any(meta.get(k) != v for k, v in _expected(settings, fingerprint).items()):
+                return None
+            if meta.get("snapshot") is None or meta.get("chunks_total") is None or not meta.get("generation"):
+                return None
+            rows = {r[0]: r[1:] for r in db.execute("SELECT source, size, mtime_ns, ctime_ns, skipped FROM files")}
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError):
+        return None
+    if len(rows) != len(files):
+        return None
+    skipped = {}
+    for f in files:
+        r = rows.get(f.source)
+        if r is None or r[:3] != f.key:
+            return None
+        if r[3]:
+            skipped[f.source] = r[3]
+    if snapshot(settings) != meta["snapshot"]:
+        return None
+    return Unchanged(len(files) - len(skipped), skipped, int(meta["chunks_total"]))
 
 
 def now() -> float:

@@ -44,6 +44,7 @@ MANIFEST = "manifest.json"
 DATABASE = "chroma.sqlite3"
 LOCK_FILE = ".rag-index.lock"
 HEALTH_FILE = ".rag-health.json"
+DIGESTS = "\x00digests"  # key of the per-file digest cache in HEALTH_FILE (no collection name starts so)
 WRITTEN_BY = "rag-citations"
 PROBE_TIMEOUT = 600.0
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -98,12 +99,11 @@ def check_folder(settings: Settings) -> None:
 
 @contextlib.contextmanager
 def index_lock(settings: Settings, wait_note=None):
-    """Hold an exclusive lock on the index folder (embedded store only): a
-    second ``rag index`` waits for the first instead of racing it. The lock
-    dies with its process, so a killed run never leaves it stale."""
-    if settings.chroma_url:
-        yield
-        return
+    """Hold an exclusive lock on the index folder: a second ``rag index`` waits for
+    the first instead of racing it. With a Chroma server the folder holds the file
+    state and the lexicon, so indexers sharing it (on a shared file system with
+    working locks) take turns too. The lock dies with its process, so a killed run
+    never leaves it stale."""
     import fcntl
 
     folder = settings.index_dir
@@ -128,8 +128,6 @@ def index_lock(settings: Settings, wait_note=None):
 
 def index_busy(settings: Settings) -> bool:
     """True when another process holds the index lock right now."""
-    if settings.chroma_url:
-        return False
     import fcntl
 
     try:
@@ -238,10 +236,12 @@ _CLEAN: dict[str, list] = {}
 
 def signature(path: Path) -> list:
     """What the vector files hold (name, size, BLAKE2 digest) and the database's
-    size and format header. Chroma rewrites these files, identically, every time
-    it opens them, so times are useless here; a digest costs ~0.2 s per 100 MB,
-    far less than a probe. (Damage elsewhere in the database raises an error
-    when opened, which :func:`open_damage` handles; only vector files crash.)"""
+    size and format header. Chroma may rewrite these files, identically, when it
+    opens them, so times alone cannot tell a change; a digest costs ~0.2 s per
+    100 MB, far less than a probe, and is computed again only for files whose
+    size, times or inode changed since it was last computed (:data:`DIGESTS`).
+    (Damage elsewhere in the database raises an error when opened, which
+    :func:`open_damage` handles; only vector files crash.)"""
     out = []
     db = path / DATABASE
     try:
@@ -249,17 +249,29 @@ def signature(path: Path) -> list:
             out.append([DATABASE, db.stat().st_size, hashlib.blake2b(f.read(24)).hexdigest()])
     except OSError:
         pass
+    known = _read_cache(path).get(DIGESTS, {})
+    fresh = {}
     # length.bin is left out: Chroma rewrites it differently on every open of a small
     # collection, and garbling it (measured) neither crashes nor loses vectors.
     for p in sorted(x for d in _segment_dirs(path) for x in d.iterdir() if x.is_file() and x.name != "length.bin"):
-        digest = hashlib.blake2b()
+        rel = p.relative_to(path).as_posix()
         try:
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            st = p.stat()
+            stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            if known.get(rel, [None])[:-1] == stamp:
+                digest = known[rel][-1]
+            else:
+                h = hashlib.blake2b()
+                with open(p, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+                digest = h.hexdigest()
         except OSError:
             continue
-        out.append([p.relative_to(path).as_posix(), p.stat().st_size, digest.hexdigest()])
+        fresh[rel] = stamp + [digest]
+        out.append([rel, stamp[0], digest])
+    if fresh != known:
+        _write_cache(path, {**_read_cache(path), DIGESTS: fresh})
     return out
 
 
@@ -289,12 +301,16 @@ def remember_clean(settings: Settings, path: Path | None = None) -> None:
     _CLEAN[f"{path}\x00{settings.collection}"] = sig
     cache = _read_cache(path)
     cache[settings.collection] = sig
+    _write_cache(path, cache)
+
+
+def _write_cache(path: Path, cache: dict) -> None:
     try:
         tmp = path / (HEALTH_FILE + f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache), encoding="utf-8")
         os.replace(tmp, path / HEALTH_FILE)
     except OSError:
-        pass  # read-only folder: the in-process memory above still helps
+        pass  # read-only folder: the in-process memory still helps
 
 
 def _read_cache(path: Path) -> dict:

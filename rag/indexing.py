@@ -25,28 +25,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import sys
 import time
 import uuid
 
-import numpy as np
 from datetime import datetime, timezone
 
 from . import filestate
 from .chunking import CHUNKER_VERSION, blocks_from_meta
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
-from .ingest import ingest
-from .lexicon import Lexicon, TokenStore, token_row
-from .lexicon import folder as lexicon_folder
-from .lexicon import rebuild as rebuild_lexicon
 from .loading import CorpusError, corpus_files
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, IndexReport, Skipped
-from .units import chunk_units, unit_key
-from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
+
+# numpy, the embedding loop (rag.ingest), the lexicon and the unit store are imported where
+# they are used: a `rag index` that finds nothing changed needs none of them.
 
 log = logging.getLogger(__name__)
 
@@ -171,19 +168,32 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     scan_started = filestate.now()
     if not settings.corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {printable(str(settings.corpus_dir))} (set RAG_CORPUS_DIR)")
-    paths, unsupported = corpus_files(settings.corpus_dir)
+    seen: dict = {}
+    paths, unsupported = corpus_files(settings.corpus_dir, seen)
     if not paths:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} "
                           "(supported: .txt .md .html .pdf)")
-    files = filestate.stat_files(settings.corpus_dir, paths)
+    files = filestate.stat_files(settings.corpus_dir, paths, seen)
 
     check_folder(settings)
     with index_lock(settings):
+        if not (rebuild or full_check):
+            same = filestate.unchanged_report(settings, files, fingerprint(settings))
+            if same is not None:  # nothing to do, and Chroma was not even opened
+                skipped = sorted(list(unsupported) + [Skipped(s, r) for s, r in same.skipped.items()],
+                                 key=lambda s: s.source)
+                return IndexReport(location=settings.index_location, files_added=[], files_updated=[],
+                                   files_removed=[], files_unchanged=same.files, skipped=skipped,
+                                   chunks_embedded=0, units_embedded=0, chunks_removed=0,
+                                   chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
+                                   seconds=time.perf_counter() - t0, warnings=[])
         return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check)
 
 
 def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
           scan_started: float, progress, embeddings, rebuild: bool, full_check: bool) -> IndexReport:
+    from .ingest import ingest
+
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
@@ -205,7 +215,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete)
     if not plan.trusted:
         log.info("reading every file: %s", plan.reason)
-    stored, removed = _stored_ids(collection, plan)
+    stored, removed = _stored_ids(settings, collection, plan, generation)
 
     def get_embeddings():
         nonlocal embeddings
@@ -226,8 +236,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     units = _unit_store(settings)
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
                     window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units)
-    known = {f.source: plan.recorded[f.source] for f in plan.unchanged}
-    if result.documents + sum(1 for r in known.values() if not r.skipped) == 0:
+    known_docs = len(plan.unchanged) - len(plan.unchanged_skipped)
+    if result.documents + known_docs == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
                           f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
     to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
@@ -243,18 +253,20 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     wrote = bool(result.chunks_embedded or to_delete or rebuilt or incomplete)
     if wrote:
         generation = uuid.uuid4().hex
+    # The lexicon first, committed for the new generation; then the switch readers watch
+    # (the generation stamp). Until then they keep using the previous commit.
+    _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp,
+                    check_ids=incomplete or not plan.trusted)
+    if wrote:
         _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
-    filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started)
-    _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp)
 
-    skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \
-        + result.skipped
+    skipped = list(unsupported) + [Skipped(s, r) for s, r in plan.unchanged_skipped.items()] + result.skipped
     skipped.sort(key=lambda s: s.source)
     report = IndexReport(
         location=settings.index_location, files_added=sorted(result.added),
         files_updated=sorted(result.updated), files_removed=sorted([s for s in removed if stored.get(s)]
                                                                    + result.removed),
-        files_unchanged=result.unchanged + sum(1 for r in known.values() if not r.skipped),
+        files_unchanged=result.unchanged + known_docs,
         skipped=skipped, chunks_embedded=result.chunks_embedded, units_embedded=units_embedded,
         chunks_removed=len(to_delete),
         chunks_total=collection.count(), rebuilt=rebuilt, rebuild_reason=reason,
@@ -265,11 +277,15 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         # What we just wrote needs no child-process check next time. (Nothing written:
         # the store was checked at the start of this run, its signature is the same.)
         remember_clean(settings)
+    # Last: the record (with its snapshot of the index files) is what the next run trusts.
+    filestate.save_state(settings, generation, fp, result.recorded, scan_started, removed=removed,
+                         replace=not plan.trusted, chunks_total=report.chunks_total)
     log.info("indexed: %s", report.summary().replace("\n", "; "))
     return report
 
 
-def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[str]], list[str]]:
+def _stored_ids(settings: Settings, collection, plan: filestate.ChangePlan,
+                generation: str | None) -> tuple[dict[str, set[str]], list[str]]:
     """Chunk ids per source already in the store, for the files to be read and
     the files that are gone; and the sources that are gone. Without a trusted
     record that is every source in the store (ids and metadata only, no texts)."""
@@ -280,6 +296,9 @@ def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[s
         present = {f.source for f in plan.changed}
         return stored, sorted(s for s in stored if s not in present)
     wanted = [f.source for f in plan.changed] + list(plan.removed)
+    known = _stored_in_lexicon(settings, generation, wanted)
+    if known is not None:
+        return known, list(plan.removed)
     for i in range(0, len(wanted), 200):
         got = collection.get(where={"source": {"$in": wanted[i:i + 200]}}, include=["metadatas"])
         for cid, meta in zip(got["ids"], got["metadatas"]):
@@ -287,50 +306,89 @@ def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[s
     return stored, list(plan.removed)
 
 
-def _update_lexicon(settings: Settings, collection, added: list, deleted: list[str], rebuilt: bool,
-                    generation: str, fp: str) -> None:
-    """Bring the lexicon (BM25, term statistics, identifiers; see rag/lexicon.py) in line
-    with the collection: the token store one chunk at a time, the rest rebuilt from it
-    when anything changed. Chunks the token store does not know (an older index) are
-    read from Chroma once."""
-    base = lexicon_folder(settings.index_dir, settings.collection)
-    if not (added or deleted or rebuilt) and \
-            Lexicon.is_current(settings.index_dir, settings.collection, generation, fp):
-        return
-    base.mkdir(parents=True, exist_ok=True)
-    store = TokenStore(base / "tokens.sqlite3")
+def _stored_in_lexicon(settings: Settings, generation: str | None, sources: list[str]) -> dict | None:
+    """Chunk ids per source from the lexicon's token store, when its last commit was
+    for this generation (then it lists exactly the collection's chunks): an index
+    lookup per file instead of a metadata scan in Chroma. None otherwise."""
+    from .lexicon import folder
+    from .lexicon_writer import TokenStore
+
+    path = folder(settings.index_dir, settings.collection) / "tokens.sqlite3"
+    if not generation or not path.exists():
+        return None
     try:
-        if rebuilt:
-            store.delete(sorted(store.ids()))
-        store.delete(deleted)
-        store.add(added)
-        if len(store.ids()) != collection.count():
-            fill_token_store(store, collection)
-        rebuild_lexicon(settings.index_dir, settings.collection, generation, fp, store)
+        store = TokenStore(path)
+    except sqlite3.Error:
+        return None
+    try:
+        if (store.manifest() or {}).get("generation") != generation:
+            return None
+        return store.ids_by_source(sources)
+    except sqlite3.Error:
+        return None
     finally:
         store.close()
 
 
-def fill_token_store(store: TokenStore, collection) -> None:
-    """Make the token store hold the collection's chunks: rows of chunks that are gone
-    are dropped, chunks it lacks are read from Chroma (a page of ids at a time)."""
-    known = store.ids()
+def _update_lexicon(settings: Settings, collection, added: list, deleted: list[str], rebuilt: bool,
+                    generation: str, fp: str, *, check_ids: bool = False) -> None:
+    """Bring the lexicon (BM25, term statistics, identifiers; see rag/lexicon.py) in line
+    with the collection: one commit of what changed. With ``check_ids`` (a run that
+    recovers from an interrupted one), or when the counts disagree, the chunk ids are
+    compared with the collection's and what differs is read from Chroma."""
+    from .lexicon import Lexicon
+    from .lexicon import folder as lexicon_folder
+    from .lexicon_writer import TokenStore, commit as commit_lexicon, writer_lock
+
+    base = lexicon_folder(settings.index_dir, settings.collection)
+    if not (added or deleted or rebuilt or check_ids) and \
+            Lexicon.is_current(settings.index_dir, settings.collection, generation, fp):
+        return
+    with writer_lock(base):
+        store = TokenStore(base / "tokens.sqlite3")
+        try:
+            deleted, added = list(deleted), list(added)
+            if check_ids and not rebuilt:
+                missing, extra = lexicon_diff(store, collection, deleted, added)
+                deleted, added = deleted + extra, added + missing
+            commit_lexicon(base, store, generation, fp, deleted=deleted, added=added, reset=rebuilt)
+            if store.count() != collection.count():  # an older lexicon, or one an interrupted run left
+                missing, extra = lexicon_diff(store, collection)
+                commit_lexicon(base, store, generation, fp, deleted=extra, added=missing)
+        finally:
+            store.close()
+
+
+def lexicon_diff(store, collection, deleted=(), added=()) -> tuple[list, list[str]]:
+    """What the token store (with ``deleted`` and ``added``, changes about to be
+    committed) lacks and holds beyond the collection: (token rows of the missing
+    chunks, read from Chroma a page of ids at a time; ids of chunks that are gone)."""
+    from .lexicon_writer import token_row
+
+    known = (store.ids() - set(deleted)) | {r[0] for r in added}
     ids = set(collection.get(include=[])["ids"])
-    store.delete(sorted(known - ids))
     missing = sorted(ids - known)
+    rows = []
     for i in range(0, len(missing), 2000):
         got = collection.get(ids=missing[i:i + 2000], include=["documents", "metadatas"])
-        store.add([token_row(chunk_from_record(cid, text, m))
-                   for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])])
+        rows += [token_row(chunk_from_record(cid, text, m))
+                 for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])]
+    return rows, sorted(known - ids)
 
 
-def _unit_store(settings: Settings) -> UnitStore:
+def _unit_store(settings: Settings):
+    from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
+
     return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
 
 
-def _fill_unit_vectors(collection, store: UnitStore, get_embeddings, rebuilt: bool) -> int:
+def _fill_unit_vectors(collection, store, get_embeddings, rebuilt: bool) -> int:
     """Embed the answer units of indexed chunks that the store lacks; returns how many.
     Cheap when nothing is missing: the store's row count is compared with the collection's."""
+    import numpy as np
+
+    from .units import chunk_units, unit_key
+
     total = collection.count()
     have = store.chunk_ids()
     if len(have) >= total and not rebuilt:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
-from .lexicon import token_row
+from .lexicon_writer import token_row
 from .loading import load_document
 from .safety import printable
 from .settings import Settings

@@ -55,10 +55,11 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
     return docs, skipped
 
 
-def corpus_files(root: Path) -> tuple[list[str], list[Skipped]]:
+def corpus_files(root: Path, stats: dict | None = None) -> tuple[list[str], list[Skipped]]:
     """The files :func:`load_corpus` reads (sorted relative POSIX paths), found
-    without reading any, and what it skips by name alone (unsupported types)."""
-    files, skipped = walk_corpus(Path(root))
+    without reading any, and what it skips by name alone (unsupported types).
+    ``stats``, when given, receives each file's ``stat()`` result (taken while walking)."""
+    files, skipped = walk_corpus(Path(root), stats)
     supported = []
     for rel in files:
         suffix = os.path.splitext(rel)[1]
@@ -84,7 +85,7 @@ def load_document(root: Path, rel: str) -> Document | Skipped:
     return Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks)
 
 
-def walk_corpus(root: Path) -> tuple[list[str], list[Skipped]]:
+def walk_corpus(root: Path, stats: dict | None = None) -> tuple[list[str], list[Skipped]]:
     """(regular files under ``root`` as sorted relative POSIX paths, skipped entries).
 
     Iterative (any depth; no recursion limit), hidden entries ignored, each real
@@ -136,6 +137,8 @@ def walk_corpus(root: Path) -> tuple[list[str], list[Skipped]]:
                     stack.append((entry.path, rel))
             elif stat.S_ISREG(st.st_mode):
                 files.append(rel)
+                if stats is not None:
+                    stats[rel] = st
             else:
                 skipped.append(Skipped(rel, "not a regular file (FIFO, socket or device)"))
     files.sort()

@@ -48,11 +48,11 @@ def embedding_name(settings: Settings) -> str:
     """Name recorded in the index fingerprint (without loading the model). For
     a remote model it is the model name: a different model forces a rebuild,
     the same model behind another URL does not."""
-    from .embeddings import MINILM_NAME
-
     if settings.embedding == "openai":
         return f"openai:{settings.embedding_model}"
-    return {"hash": "hash-256", "minilm-onnx": MINILM_NAME}[settings.embedding]
+    # Literal names, so that fingerprinting imports no model code (a no-op `rag index` stays light);
+    # test_embedding_name_is_the_models_own checks them against rag.embeddings.
+    return {"hash": "hash-256", "minilm-onnx": "all-MiniLM-L6-v2-onnx-int8"}[settings.embedding]
 
 
 def make_chroma_client(settings: Settings, *, write: bool = False):

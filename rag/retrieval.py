@@ -7,6 +7,7 @@ fused with reciprocal rank fusion into typed :class:`Passage` objects.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -18,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from .health import index_busy, store_error
-from .indexing import chunk_from_record, fill_token_store, iter_chunks, open_collection
-from .lexicon import Lexicon, TokenStore
+from .indexing import chunk_from_record, iter_chunks, lexicon_diff, open_collection
+from .lexicon import Lexicon
 from .lexicon import folder as lexicon_folder
-from .lexicon import rebuild as rebuild_lexicon
+from .lexicon_writer import TokenStore, commit as commit_lexicon, writer_lock
 from .settings import Settings
 from .text import corpus_identifiers, tokens
 from .types import Chunk, Passage
@@ -76,7 +77,9 @@ class Retriever:
         self._collection = collection
         fp = meta.get("rag_fingerprint", "")
         lexicon = Lexicon.load(self.settings.index_dir, self.settings.collection, generation, fp)
-        if lexicon is None or len(lexicon.ids) != count:
+        # While `rag index` runs (or after one was interrupted) the collection holds more or fewer
+        # chunks than the last commit: that commit's lexicon still serves, dense search sees the rest.
+        if lexicon is None or (len(lexicon.ids) != count and meta.get("rag_complete") is not False):
             lexicon = self._build_lexicon(collection, generation, fp)
         self._lexicon = lexicon
         self._chunks: dict[str, Chunk] = {}  # fetched chunks, by id (bounded below)
@@ -97,29 +100,34 @@ class Retriever:
 
     def _build_lexicon(self, collection, generation: str | None, fp: str) -> Lexicon:
         """The lexicon from Chroma's records (an index written elsewhere or by an older
-        version), saved beside the index when the folder is writable."""
+        version), saved beside the index when the folder is writable and no writer
+        holds it; otherwise built in a private temporary folder."""
         log.warning("building the lexical index from the store at %s (once)", self.settings.index_location)
         base = lexicon_folder(self.settings.index_dir, self.settings.collection)
-        try:
-            if index_busy(self.settings):
-                # `rag index` is writing the index and will save the lexicon itself: build a private one.
-                raise OSError("index busy")
-            base.mkdir(parents=True, exist_ok=True)
-            store = TokenStore(base / "tokens.sqlite3")
-            where = self.settings.index_dir
-        except (OSError, sqlite3.Error):
-            tmp = Path(tempfile.mkdtemp(prefix="rag-lexicon-"))
-            lexicon_folder(tmp, self.settings.collection).mkdir(parents=True)
-            store, where = TokenStore(lexicon_folder(tmp, self.settings.collection) / "tokens.sqlite3"), tmp
-        try:
-            store.delete(sorted(store.ids()))
-            fill_token_store(store, collection)
-            return rebuild_lexicon(where, self.settings.collection, generation or "", fp, store)
-        finally:
-            store.close()
-            if where != self.settings.index_dir:
-                # A private copy: loaded (memory-mapped files stay readable once unlinked), so not left in /tmp.
-                shutil.rmtree(where, ignore_errors=True)
+        with contextlib.ExitStack() as stack:
+            try:
+                if index_busy(self.settings) or not stack.enter_context(writer_lock(base, wait=False)):
+                    # `rag index` is writing the index and will save the lexicon itself: build a private one.
+                    raise OSError("index busy")
+                store = TokenStore(base / "tokens.sqlite3")
+                where = self.settings.index_dir
+            except (OSError, sqlite3.Error):
+                tmp = Path(tempfile.mkdtemp(prefix="rag-lexicon-"))
+                base = lexicon_folder(tmp, self.settings.collection)
+                base.mkdir(parents=True)
+                store, where = TokenStore(base / "tokens.sqlite3"), tmp
+            try:
+                rows, _ = lexicon_diff(store, collection, deleted=store.ids())
+                commit_lexicon(base, store, generation or "", fp, added=rows, reset=True)
+                lexicon = Lexicon.load(where, self.settings.collection, generation or "", fp)
+                if lexicon is None:
+                    raise RuntimeError(f"the lexicon built at {base} could not be loaded")
+                return lexicon
+            finally:
+                store.close()
+                if where != self.settings.index_dir:
+                    # A private copy: loaded (memory-mapped files stay readable once unlinked), so not left in /tmp.
+                    shutil.rmtree(where, ignore_errors=True)
 
     # -- chunks ---------------------------------------------------------------------------
     def chunk(self, chunk_id: str) -> Chunk | None:

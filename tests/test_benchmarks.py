@@ -40,7 +40,7 @@ def test_benchmark_command_writes_report_chart_and_figures(tmp_path):
     out = tmp_path / "docs" / "BENCHMARKS.md"
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--sizes", "300", "--minilm-up-to", "0",
-         "--server-sizes", "300", "--questions", "4", "--rounds", "1", "--work", str(tmp_path / "work"),
+         "--server-sizes", "300", "--files-sizes", "60", "--questions", "4", "--rounds", "1", "--work", str(tmp_path / "work"),
          "--out", str(out)],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -48,9 +48,18 @@ def test_benchmark_command_writes_report_chart_and_figures(tmp_path):
     size = results["sizes"][0]
     assert size["embedding"] == "hash" and size["index"]["chunks"] == size["index"]["embedded"] > 250
     assert size["reindex"]["edit_embedded"] >= 1 and size["reindex"]["restore_embedded"] >= 1
+    assert size["reindex"]["edit_cli_s"] > 0 and len(size["reindex"]["unchanged_cli_s"]) == 3
+    assert results["files"][0]["files"] == 60 and results["files"][0]["unchanged_cli_median_s"] > 0
     assert size["ask"]["n"] == 4 + 3 and size["server_ask"]["n"] == 4 + 3
     assert set(size["ask"]["stages_p50_s"]) == {"embed_query", "dense", "lexical", "fusion", "answer"}
     report = out.read_text()
     for heading in ("## Indexing", "## Re-indexing", "## Asking", "## Chroma server"):
         assert heading in report
     assert (tmp_path / "docs" / "benchmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_corpus_of_many_small_files(tmp_path):
+    info = generate(tmp_path / "f", chunks=0, files=40)
+    assert info["files"] == 40 == sum(1 for p in (tmp_path / "f").rglob("*") if p.is_file() and p.name[0] != ".")
+    docs, _ = load_corpus(tmp_path / "f")
+    assert len(split_documents(docs, 800, 120)) <= 3 * 40

@@ -136,3 +136,55 @@ def test_record_is_per_collection_and_corpus(settings, tmp_path, corpus, reads, 
     reads.clear()
     assert build_index(other, progress=False).files_added and len(reads) == 5
     assert filestate.state_path(settings) != filestate.state_path(other)
+
+
+def test_unchanged_reindex_opens_no_chroma(settings, settled, monkeypatch):
+    first = build_index(settings, progress=False)
+    from rag import indexing
+
+    def no_chroma(*args, **kwargs):
+        raise AssertionError("Chroma opened for a corpus and index that did not change")
+
+    monkeypatch.setattr(indexing, "make_chroma_client", no_chroma)
+    monkeypatch.setattr(indexing, "repair_store", no_chroma)
+    again = build_index(settings, progress=False)
+    assert again.files_unchanged == 5 and again.chunks_total == first.chunks_total and again.chunks_embedded == 0
+
+
+def test_a_touched_index_is_checked_again(settings, settled, reads, monkeypatch):
+    # The index files changed since the record (another process, damage): the full run checks the store.
+    from rag import health
+
+    build_index(settings, progress=False)
+    db = settings.index_dir / "chroma.sqlite3"
+    os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 10**9))
+    calls = []
+    real = health.check_store
+    monkeypatch.setattr(health, "check_store", lambda *a, **k: calls.append(1) or real(*a, **k))
+    reads.clear()
+    again = build_index(settings, progress=False)
+    assert calls and again.files_unchanged == 5 and reads == []
+
+
+def test_a_no_op_rag_index_imports_neither_chroma_nor_numpy(settings, settled, tmp_path):
+    import subprocess
+    import sys
+
+    build_index(settings, progress=False)
+    code = ("import sys; from rag.cli import main; rc = main(['index']); "
+            "print('heavy:', sorted(m for m in ('chromadb', 'numpy', 'onnxruntime', 'langchain_core') "
+            "if m in sys.modules)); sys.exit(rc)")
+    env = {**os.environ, "RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_INDEX_DIR": str(settings.index_dir),
+           "RAG_EMBEDDING": "hash"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "unchanged: 5" in proc.stdout and "heavy: []" in proc.stdout, proc.stdout
+
+
+def test_embedding_names_in_the_fingerprint_are_the_models_own():
+    from rag.embeddings import HashEmbeddings, MiniLMOnnxEmbeddings
+    from rag.providers import embedding_name
+
+    assert embedding_name(Settings(embedding="hash")) == HashEmbeddings.name
+    assert embedding_name(Settings(embedding="minilm-onnx")) == MiniLMOnnxEmbeddings.name

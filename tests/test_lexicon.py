@@ -134,3 +134,38 @@ def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settin
     assert hits and all(h.text for h in hits)
     assert not folder(settings.index_dir, settings.collection).exists()  # left to the indexer
     assert list(scratch.iterdir()) == []  # the private copy is not left behind
+
+
+def test_the_lexicon_is_committed_before_readers_see_the_new_generation(settings, corpus, monkeypatch):
+    # Readers switch on the generation stamp; the lexicon of that generation must already be
+    # there, or a reader (on any host) would rebuild it from Chroma.
+    from rag import indexing
+
+    build_index(settings, progress=False)
+    seen = []
+    real = indexing._set_meta
+
+    def spy(collection, **values):
+        if "rag_generation" in values:
+            seen.append(Lexicon.is_current(settings.index_dir, settings.collection, values["rag_generation"],
+                                           values["rag_fingerprint"]))
+        real(collection, **values)
+
+    monkeypatch.setattr(indexing, "_set_meta", spy)
+    (corpus / "new.txt").write_text("The zyxquorp treaty was signed in 2031.\n", encoding="utf-8")
+    build_index(settings, progress=False)
+    assert seen == [True]
+
+
+def test_a_reader_during_a_run_uses_the_last_commit_instead_of_rebuilding(settings, caplog):
+    # `rag index` has added chunks but not switched the generation yet (or was interrupted).
+    build_index(settings, progress=False)
+    col = open_collection(make_chroma_client(settings), settings, create=False)
+    col.modify(metadata={**col.metadata, "rag_complete": False})
+    got = col.get(limit=1, include=["embeddings", "documents", "metadatas"])
+    col.add(ids=["extra-chunk"], embeddings=got["embeddings"], documents=got["documents"],
+            metadatas=got["metadatas"])
+    caplog.set_level("WARNING")
+    retriever = Retriever(settings, make_embeddings(settings), make_chroma_client(settings))
+    assert "building the lexical index" not in caplog.text
+    assert retriever.search("Senkaku Islands", k=3)
