@@ -30,6 +30,7 @@ import numpy as np
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .lexicon import token_row
+from .loaders.budget import Budget
 from .loading import load_document
 from .safety import printable
 from .settings import Settings
@@ -149,10 +150,11 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
                 stop: threading.Event) -> None:
+    budget = Budget.from_settings(settings)
     for f in files:
         if stop.is_set():
             return
-        loaded = load_document(root, f.source)
+        loaded = load_document(root, f.source, budget)
         if isinstance(loaded, Skipped):
             log.warning("skipped %s: %s", printable(loaded.source), loaded.reason)
             result.skipped.append(loaded)

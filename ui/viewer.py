@@ -108,7 +108,7 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
             f'<span class="rag-muted">characters {citation.start}–{citation.end}</span>{back}</div>'
             + (f'<div class="rag-heading-path" title="Section of the document">{e(heading)}</div>' if heading else ""))
     try:
-        text = document_text(resolve_source(corpus_dir, citation.source))
+        text = document_text(resolve_source(corpus_dir, citation.source), root=Path(corpus_dir))
     except (OSError, ValueError) as exc:
         return head + _notice(public_message(f"Cannot open {citation.source}: {exc}"))
     if text[citation.start:citation.end] != citation.quote:

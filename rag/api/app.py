@@ -23,7 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 
+from ..httpguard import Guard, loopback_hosts
 from ..indexing import build_index, open_collection
 from ..pipeline import _loading_part, ask, ask_stream, engine_for, validate_question
 from ..providers import make_chroma_client
@@ -149,7 +151,13 @@ def create_app(settings: Settings):
         pool.close()
 
     # No /docs: Swagger UI loads its scripts from a CDN, and this server makes no outbound calls.
-    app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    # The guard (rag.httpguard) runs before any route: Host names when there is no key (DNS
+    # rebinding), cross-origin browser requests, JSON-only bodies (415), the body limit (413).
+    guard = Middleware(Guard, allowed_hosts=None if settings.api_key else
+                       loopback_hosts(settings.serve_host, settings.host_names),
+                       body_limit=lambda path: MAX_BODY_BYTES)
+    app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  middleware=[guard])
     app.state.pool = pool
 
     def error_response(err: ApiError) -> JSONResponse:

@@ -74,7 +74,9 @@ def test_urls_must_appear_verbatim_in_the_cited_passage(planted, fake):
     a = ask("Where is the schedule of the Tokyo trip published?", settings=llm(planted, fake.url))
     assert "https://www.mofa.go.jp/tokyo-trip-schedule" in a.text      # stated in the passage: kept
     assert "evil.example" not in a.text                              # not in it: removed
-    assert any("does not state https://www.mofa.go.jp.evil.example/s verbatim" in w for w in a.warnings)
+    # Named in the warnings, but not as a live link (issue 17 row 14).
+    assert any("does not state hxxps://www[.]mofa[.]go[.]jp[.]evil[.]example/s verbatim" in w for w in a.warnings)
+    assert not any("evil.example" in w for w in a.warnings)
 
 
 def test_credentials_in_the_base_url_never_reach_verbose_logs(planted, fake, tmp_path):
