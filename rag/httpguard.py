@@ -9,8 +9,7 @@ Connections (:func:`server_config`: uvicorn on h11 with :func:`guarded_protocol`
   byte now and then (slowloris) is disconnected instead of holding a slot;
 * at most ``per_client`` open connections per client address and
   ``max_connections`` in all (uvicorn's ``limit_concurrency``, 503 beyond);
-* a head over ``max_head_bytes``, and ambiguous framing (Content-Length with
-  Transfer-Encoding, two Content-Lengths), are refused by h11 with a 400.
+* a head h11 cannot parse is a 400.
 
 Requests (:class:`Guard`, an ASGI middleware):
 
@@ -22,7 +21,10 @@ Requests (:class:`Guard`, an ASGI middleware):
 * Content-Type: a request with a body must declare a type its route takes
   (JSON for the APIs), 415 otherwise;
 * body size: over the route's limit is a 413, before the body is read when it
-  declares its length, as soon as it passes the limit when it does not.
+  declares its length, as soon as it passes the limit when it does not;
+* headers over 16 KB in all are a 431; a body framed twice (Content-Length with
+  Transfer-Encoding, two Content-Lengths) is a 400 and the connection is closed,
+  so a smuggled request behind it is never read.
 
 >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
 (True, True, False)
@@ -283,7 +285,17 @@ class Guard:
         async def checked(scope, receive, send):
             if scope["type"] not in ("http", "websocket"):
                 return await app(scope, receive, send)
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            raw = scope["headers"]
+            if sum(len(k) + len(v) + 4 for k, v in raw) > MAX_HEAD_BYTES:
+                return await self._refuse(scope, send, 431, f"the request's headers are larger than "
+                                          f"{MAX_HEAD_BYTES} bytes", "headers_too_large")
+            names = [k.lower() for k, _ in raw]
+            if names.count(b"content-length") > 1 or (b"content-length" in names and b"transfer-encoding" in names):
+                # Two framings of one body: a proxy in front may read it the other way (request
+                # smuggling). Refused, and the connection closed, so nothing after it is read.
+                return await self._refuse(scope, send, 400, "the request declares its body length twice",
+                                          "ambiguous_framing")
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
             if not same_origin(headers.get("origin"), headers.get("host", "")):
                 return await self._refuse(scope, send, 403, "cross-origin requests are not accepted",
                                           "cross_origin")

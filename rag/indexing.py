@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -34,6 +35,7 @@ from datetime import datetime, timezone
 
 from . import filestate
 from .chunking import CHUNKER_VERSION, blocks_from_meta
+from .diskspace import RESERVE, NoSpace, Room, estimate_bytes, free_bytes, full_disk_error, is_disk_full
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
 from .ingest import ingest
@@ -178,17 +180,39 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     files = filestate.stat_files(settings.corpus_dir, paths)
 
     check_folder(settings)
+    room = None if settings.chroma_url else Room(settings.index_dir)
     with index_lock(settings):
-        return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check)
+        try:
+            return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check,
+                         room)
+        except NoSpace:
+            raise
+        except Exception as exc:  # a disk that filled anyway (another program): say so, not "InternalError"
+            if room is not None and (is_disk_full(exc) or (_compaction_failed(exc) and
+                                                           free_bytes(settings.index_dir) < RESERVE)):
+                raise full_disk_error(settings.index_dir, exc) from None
+            raise
+
+
+def _compaction_failed(exc: Exception) -> bool:
+    return "compaction" in str(exc).lower() or "apply logs" in str(exc).lower()
 
 
 def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
-          scan_started: float, progress, embeddings, rebuild: bool, full_check: bool) -> IndexReport:
+          scan_started: float, progress, embeddings, rebuild: bool, full_check: bool,
+          room: Room | None = None) -> IndexReport:
+    everything = estimate_bytes((f.source, f.size) for f in files)
+    if room is not None:
+        # Before anything is touched: a rebuild (requested or forced by damage) writes every file.
+        first = rebuild or not (settings.index_dir / "chroma.sqlite3").exists()
+        room.need(everything if first else 0, "index the corpus" if first else "write to the index")
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
     rebuilt, reason = repair_reason is not None, repair_reason
     old_fp = (collection.metadata or {}).get("rag_fingerprint")
+    if old_fp != fp and room is not None:
+        room.need(everything, "rebuild the index for its new settings (the old one is kept until then)")
     if old_fp != fp:
         rebuilt = True
         reason = f"index settings changed (fingerprint {old_fp} -> {fp})"
@@ -206,6 +230,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     if not plan.trusted:
         log.info("reading every file: %s", plan.reason)
     stored, removed = _stored_ids(collection, plan)
+    if room is not None and plan.changed:
+        room.need(estimate_bytes((f.source, f.size) for f in plan.changed), "index the changed files")
 
     def get_embeddings():
         nonlocal embeddings
@@ -225,7 +251,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     show = sys.stderr.isatty() if progress is None else progress
     units = _unit_store(settings)
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
-                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units)
+                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units,
+                    before_write=room.chunks if room is not None else None)
     known = {f.source: plan.recorded[f.source] for f in plan.unchanged}
     if result.documents + sum(1 for r in known.values() if not r.skipped) == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
@@ -385,7 +412,15 @@ def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
         "chunks_total": report.chunks_total,
         "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # Written aside, then renamed: a full disk never leaves a truncated manifest (which
+    # check_folder would take for another program's).
+    path = settings.index_dir / MANIFEST
+    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_manifest(settings: Settings) -> str | None:

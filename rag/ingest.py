@@ -62,13 +62,16 @@ class IngestResult:
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
            window: int = 256, progress: bool = False,
-           before_first_write: Callable[[], None] | None = None, unit_store=None) -> IngestResult:
+           before_first_write: Callable[[], None] | None = None, unit_store=None,
+           before_write: Callable[[list[str]], None] | None = None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
     the chunk ids each source already has there. A file whose text hashes as
     in ``recorded`` (it was only touched) is not chunked again.
     ``before_first_write`` runs once, before anything is written. With a
     ``unit_store``, the answer units of each new chunk are embedded in the same
-    call and stored there (see :mod:`rag.unitstore`)."""
+    call and stored there (see :mod:`rag.unitstore`). ``before_write(texts)``
+    runs before each window is written (the disk-space check); what it raises
+    stops the run with the earlier windows kept."""
     result = IngestResult()
     chunks_q: queue.Queue = queue.Queue(maxsize=max(4, 8192 // max(window, 1)))
     failure: list[BaseException] = []
@@ -118,6 +121,8 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                 # At most one write in flight: Chroma stays one window behind the embedder.
                 for f in pending:
                     f.result()
+                if before_write is not None:
+                    before_write([c.text for c in batch] + [u.reading for _, u in units])
                 if before_first_write is not None and not result.chunks_embedded:
                     before_first_write()
                 pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]

@@ -141,11 +141,13 @@ def defang(text: str) -> str:
         if whole.startswith("["):
             label = whole[1:whole.index("]")]
             return f"{label} (link: {target(value)})"
+        if m.group("attr") is not None or m.group("auto") is not None:
+            return f"(link: {target(value)})"
         return whole.replace(value, target(value)) if value else whole
 
     text = LINK.sub(link, text)
-    return CONTACT.sub(lambda m: target(m.group(0)) if not m.group(0)[0] in "+(0123456789" else m.group(0),
-                       text)
+    text = CONTACT.sub(lambda m: target(m.group(0)) if not m.group(0)[0] in "+(0123456789" else m.group(0), text)
+    return text.replace("<", "‹").replace(">", "›")  # no markup: a warning is read, never rendered
 
 
 def addresses_reader(sentence: str) -> bool:

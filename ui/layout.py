@@ -99,7 +99,9 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
 
         # -- corpus ------------------------------------------------------------
         view = [files.table, files.remove_name, files.trash_choice, side.in_use, seen]
-        corpus_job = dict(concurrency_limit=1, concurrency_id="corpus", show_progress_on=[files.table])
+        # Several at once: each file is checked in its own parsing worker (a slow or hostile upload
+        # never holds up another user's), and Corpus serialises the writes to the index itself.
+        corpus_job = dict(concurrency_limit=4, concurrency_id="corpus", show_progress_on=[files.table])
         files.add.click(cp.upload, [files.upload], [files.status, files.upload, *view], api_name="upload",
                         **corpus_job).then(h.examples_update, None, [chat.chatbot], **private)
         files.remove.click(cp.confirm_remove, [files.remove_name], [files.status, files.confirm, files.confirm_text],

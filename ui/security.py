@@ -20,7 +20,7 @@ import os
 import re
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 # Gradio's page needs inline and eval'd scripts (its config, event ``js=`` and
 # gr.HTML templates); everything else is same-origin only.
@@ -242,12 +242,18 @@ def guarded(root, *, host: str, auth: bool, settings):
     return SecurityHeaders(app)
 
 
+_FILE_ROUTE = re.compile(r"/gradio_api/(?:file|proxy)=(.*)", re.DOTALL)
+_URL_LIKE = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:|[/\\]{2})", re.IGNORECASE)
+
+
 class UploadPaths:
     """Gradio answers an upload with the files' absolute paths in its temporary
     folder, and the page names them again when it submits the form. This keeps
     the server's folders out of the page: upload answers carry the paths relative
     to that folder, and paths named in requests (JSON bodies, ``/file=`` URLs) are
-    taken relative to it again. Gradio still refuses any path it did not upload."""
+    taken relative to it again. Gradio still refuses any path it did not upload.
+    A ``/file=`` or ``/proxy=`` URL naming another host is refused (403): Gradio
+    would fetch it for the caller, and this app makes no outbound calls."""
 
     def __init__(self, app, folder: str) -> None:
         self.app = app
@@ -255,6 +261,14 @@ class UploadPaths:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "") if scope["type"] == "http" else ""
+        named = _FILE_ROUTE.match(path)
+        if named and _URL_LIKE.match(unquote(named.group(1))):
+            # Gradio would fetch the URL for the caller: an outbound call this app never makes.
+            body, kind = ui_error(403, "this server fetches nothing from other hosts", "no_outbound_fetch")
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
         if path.rstrip("/") == "/gradio_api/upload" and scope["method"] == "POST":
             # Uncompressed, so the answer can be read and rewritten.
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}

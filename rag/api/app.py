@@ -64,6 +64,7 @@ def error_for(exc: BaseException) -> ApiError:
 
     Messages name no server path, URL or secret: the details go to the server log.
     """
+    from ..diskspace import NoSpace
     from ..health import IndexStoreError
     from ..loading import CorpusError
     from ..providers import ProviderError
@@ -77,6 +78,11 @@ def error_for(exc: BaseException) -> ApiError:
     if isinstance(exc, IndexMissing):
         return ApiError(503, "the index is empty: add documents to the corpus, then POST /v1/index",
                         type="server_error", code="index_missing")
+    if isinstance(exc, NoSpace):
+        ref = _log_error(exc)
+        return ApiError(507, f"no space left on the index folder's disk; the index is kept as it is: free some "
+                             f"space ({ref})", type="server_error",
+                        code="insufficient_storage")
     if isinstance(exc, CorpusError):
         return ApiError(409, "the corpus holds no indexable files (.txt .md .html .pdf)",
                         type="invalid_request_error", code="corpus_empty")
