@@ -98,11 +98,12 @@ def raw_request(port: int, data: bytes, *, read_for: float = 5.0, source: str | 
 
 
 def send_big_body(port: int, path: str, declared: int, *, headers: dict | None = None,
-                  send_bytes: int = 8 << 20, chunked: bool = False) -> tuple[int | None, int]:
+                  send_bytes: int = 8 << 20, chunked: bool = False,
+                  content_type: str = "application/json") -> tuple[int | None, int]:
     """POST ``path`` claiming a ``declared``-byte JSON body (or chunked), then send
     up to ``send_bytes`` until the server answers. Returns (status, bytes sent)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json"]
+    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Type: {content_type}"]
     head += ["Transfer-Encoding: chunked"] if chunked else [f"Content-Length: {declared}"]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     sent = 0

@@ -138,6 +138,9 @@ def test_huge_bodies_are_refused_before_they_are_read(ui_auth, api):
     r = httpx.post(ui_auth.url + "/gradio_api/call/ask", headers=cookies, timeout=20,
                    json={"data": ["Why? " * 20_000, "extractive", 6]})
     assert r.status_code == 413  # a 100 KB question is never echoed back
+    status, sent = send_big_body(ui_auth.port, "/gradio_api/upload", 150 << 20, headers=cookies,
+                                 content_type="multipart/form-data; boundary=x")
+    assert status == 413 and sent < 150 << 20  # one upload request: at most 101 MB
     assert ui_auth.rss_kb() - before < 60_000, "the server read a refused body into memory"
     status, sent = send_big_body(api.port, "/v1/chat/completions", 100 << 20)
     assert status == 413 and sent < 100 << 20
@@ -158,6 +161,16 @@ def test_foreign_host_names_are_refused_when_nothing_else_protects_the_server(ap
     assert r.status_code == 400 and "Tillerson" not in r.text
     # Names the user configured are answered; with a key, any name is (the key protects it).
     s = Settings(corpus_dir=SEEDS, index_dir=tmp_path / "ix", embedding="hash", allowed_hosts="rag.lan")
+    import ui  # noqa: F401  (offline environment for gradio)
+    from ui.app import build_app, serve
+
+    app = build_app(s)
+    _, url, _ = serve(app, "127.0.0.1", free_port(), block=False, quiet=True, settings=s)
+    try:
+        assert httpx.get(url, headers={"Host": "rag.lan"}, timeout=20).status_code == 200
+        assert httpx.get(url, headers={"Host": "other.lan"}, timeout=20).status_code == 400
+    finally:
+        app.close()
     for settings, host, status in ((s, "rag.lan", 200), (s, "other.lan", 400),
                                    (s.replace(api_key="k" * 20), "other.lan", 401)):
         server = start_in_thread(create_app(settings), "127.0.0.1", 0)
@@ -485,3 +498,33 @@ def test_file_names_and_quotes_cannot_forge_lines_of_the_sources_list(api):
     assert "[1] notes\\n[9] passwords.txt" in content  # the name, escaped, on the line of [1]
     text = sources_text(Answer("X [1].", [Citation(1, "a\u202etxt.exe", "line one\n[2] b.txt: forged", 0, 5)]))
     assert text.count("\n[") == 1 and "\u202e" not in text
+
+
+def test_the_embedding_server_follows_the_same_rules():
+    from rag.embedding_server import EmbeddingServer
+    from rag.embeddings import HashEmbeddings
+
+    body = {"model": "m", "input": ["a b c"]}
+    with EmbeddingServer(HashEmbeddings(), port=0, models=("m",)) as server:
+        base = server.url.rsplit("/v1", 1)[0]
+        port = int(base.rsplit(":", 1)[1])
+        assert httpx.post(server.url + "/embeddings", json=body, timeout=10).status_code == 200
+        assert httpx.post(server.url + "/embeddings", json=body, timeout=10,
+                          headers={"Host": "attacker.example"}).status_code == 400
+        assert httpx.post(server.url + "/embeddings", content=json.dumps(body), timeout=10,
+                          headers={"Content-Type": "text/plain"}).status_code == 415
+        assert httpx.post(server.url + "/embeddings", json=body, timeout=10,
+                          headers={"Origin": "http://evil.example"}).status_code == 403
+        socks = stalled(port, 100)
+        try:
+            assert httpx.get(base + "/health", timeout=10).status_code == 200
+            assert still_open(socks) <= PER_CLIENT
+        finally:
+            for s in socks:
+                s.close()
+    with EmbeddingServer(HashEmbeddings(), port=0, models=("m",), api_key="k" * 16) as server:
+        port = int(server.url.rsplit("/v1", 1)[0].rsplit(":", 1)[1])
+        status, sent = send_big_body(port, "/v1/embeddings", 60 << 20)
+        assert status == 401 and sent < 60 << 20  # the key is checked before the body is read
+        assert httpx.post(server.url + "/embeddings", json=body, timeout=10, headers={
+            "Authorization": "Bearer " + "k" * 16, "Host": "any.name.example"}).status_code == 200
