@@ -92,10 +92,11 @@ def guarded_protocol(limits: Limits):
     """An h11 protocol class for uvicorn that enforces ``limits`` (one class per
     server: it keeps that server's connections per client address).
 
-    A connection over a limit first makes room by closing the oldest idle one
-    (waiting for a request, or stalled in its head) of the same client, or of
-    any client when the server is full; only when none is idle is it refused
-    (429). So stalled sockets never lock out a request that arrives whole.
+    A connection over a limit first makes room by closing, of the same client
+    (of any client when the server is full), the one that has waited longest on
+    its client: idle between requests, or still owing its head or its body;
+    only when every one is being answered is the new one refused (429). So
+    stalled sockets never lock out a request that arrives whole.
     """
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -106,14 +107,14 @@ def guarded_protocol(limits: Limits):
         _deadline: asyncio.TimerHandle | None = None
         _waiting: str | None = None  # "head" or "body": what the deadline is for
         _peer: str | None = None
-        _since = 0.0
+        _last = 0.0  # when the client last sent something
         _counted = False
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             peer = transport.get_extra_info("peername")
             self._peer = str(peer[0]) if isinstance(peer, tuple) else None
-            self._since = time.monotonic()
+            self._last = time.monotonic()
             mine = clients.setdefault(self._peer, [])
             if len(mine) >= limits.per_client and not _evict(mine):
                 transport.write(b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\n"
@@ -138,11 +139,16 @@ def guarded_protocol(limits: Limits):
                     clients.pop(self._peer, None)
             super().connection_lost(exc)
 
-        def idle(self) -> bool:
-            """Between requests, or stalled in a request's head: safe to close."""
-            return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
+        def waiting_on_client(self) -> bool:
+            """Idle between requests, or still owed a head or a body (nothing answered
+            yet): closing it costs the client a resend, never a half-sent answer."""
+            state = self.conn.their_state
+            if state is h11.IDLE:
+                return self.cycle is None or self.cycle.response_complete
+            return state is h11.SEND_BODY and self.cycle is not None and not self.cycle.response_started
 
         def data_received(self, data: bytes) -> None:
+            self._last = time.monotonic()
             super().data_received(data)
             self._watch()
 
@@ -182,10 +188,10 @@ def guarded_protocol(limits: Limits):
 
     def _evict(candidates: list) -> bool:
         idle = [p for p in candidates if isinstance(p, GuardedH11Protocol) and p.transport is not None
-                and not p.transport.is_closing() and p.idle()]
+                and not p.transport.is_closing() and p.waiting_on_client()]
         if not idle:
             return False
-        oldest = min(idle, key=lambda p: p._since)
+        oldest = min(idle, key=lambda p: p._last)
         oldest._arm(None)
         oldest.transport.close()
         return True
@@ -196,12 +202,13 @@ def guarded_protocol(limits: Limits):
 def server_config(app, host: str, port: int, limits: Limits = Limits(), **kw):
     """A ``uvicorn.Config`` serving ``app`` under ``limits``: h11 with the guarded
     protocol, no ``Server`` header, proxy headers ignored (a client cannot pose
-    as another address), quiet logs."""
+    as another address), quiet logs; on Ctrl-C or SIGTERM, open connections get 5
+    seconds (a client holding one open cannot keep the server from stopping)."""
     import uvicorn
 
     options = dict(host=host, port=port, http=guarded_protocol(limits), ws="none", lifespan="on",
                    log_level="warning", access_log=False, server_header=False, proxy_headers=False,
-                   timeout_keep_alive=5, limit_concurrency=limits.max_connections,
+                   timeout_keep_alive=5, limit_concurrency=limits.max_connections, timeout_graceful_shutdown=5,
                    h11_max_incomplete_event_size=limits.max_head_bytes)
     options.update(kw)
     return uvicorn.Config(app, **options)

@@ -107,9 +107,9 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
         if not quiet:
             print(f"Chat UI on {_url(host, port)}" + (" (login required)" if auth else "")
                   + " — Ctrl+C to stop", file=sys.stderr, flush=True)
-        uvicorn.Server(server_config(asgi, host, port, ws="auto")).run()
+        uvicorn.Server(server_config(asgi, host, port)).run()
         return None, _url(host, port), None
-    server = RunningServer(asgi, host, port, ws="auto").start()
+    server = RunningServer(asgi, host, port).start()
     app.server = server  # Blocks.close() stops it
     return server, server.url + "/", None
 

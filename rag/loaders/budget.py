@@ -84,7 +84,8 @@ def read_within_budget(path: Path, root: Path | None, budget: Budget) -> Parsed:
     if size > budget.max_bytes:
         raise ValueError(f"too large ({size} bytes > {budget.max_bytes})")
     seconds = budget.seconds_for(size)
-    request = {"path": os.fsdecode(path), "root": None if root is None else os.fsdecode(root),
+    # Absolute: the worker's working folder is the one this process had when it started it.
+    request = {"path": os.path.abspath(path), "root": None if root is None else os.path.abspath(root),
                "seconds": seconds, "max_bytes": budget.max_bytes, "max_chars": budget.max_chars}
     worker = _POOL.acquire(budget.memory_mb)
     healthy = False

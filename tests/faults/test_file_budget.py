@@ -5,23 +5,14 @@ command, the UI served on 127.0.0.1 and driven by gradio_client."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
-import pytest
-from faultkit import SEEDS, hash_env, nested_form_pdf, out, run_rag
+from faultkit import hash_env, nested_form_pdf, out, run_rag
 
 from rag import Settings, ask, build_index
 
 SECRET = "The vault combination is 31-41-59, kept by Oskar Lindqvist."
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    dest = tmp_path / "corpus"
-    shutil.copytree(SEEDS, dest)
-    return dest
 
 
 def test_a_pdf_that_nests_forms_is_skipped_named_and_the_rest_indexed(corpus, tmp_path):
