@@ -149,24 +149,28 @@ def merge_answers(parts: list[tuple[str, Answer]]) -> Answer:
     """One answer from the answers to the parts of a compound question:
     markers renumbered densely across parts (a span cited twice keeps one
     marker), parts the corpus cannot answer named in the text and warnings.
-    Refused only when every part is.
+    Refused only when every part is. A sentence that two parts both answer with
+    is said once, and each warning appears once.
 
     >>> a = Answer("X [1]", [Citation(1, "a.txt", "X", 0, 1)])
     >>> b = Answer("Y [1]", [Citation(1, "b.txt", "Y", 5, 6)])
     >>> m = merge_answers([("q1?", a), ("q2?", b)])
     >>> m.text, [c.marker for c in m.citations]
     ('X [1] Y [2]', [1, 2])
+    >>> merge_answers([("q1?", a), ("q2?", a)]).text
+    'X [1]'
     """
     answered = [(q, a) for q, a in parts if not a.refused]
     if not answered:
         reasons = "; ".join(f"{q} ({a.trace.get('refusal_reason', 'no answer')})" for q, a in parts)
         first = parts[0][1]
         return Answer(text=first.text.split(":")[0] + f": {reasons}.", refused=True,
-                      warnings=[w for _, a in parts for w in a.warnings],
+                      warnings=list(dict.fromkeys(w for _, a in parts for w in a.warnings)),
                       trace={"part_answers": [{"question": q, **a.trace} for q, a in parts]})
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     texts: list[str] = []
+    said: set[str] = set()
     warnings: list[str] = []
     for q, a in parts:
         warnings += a.warnings
@@ -181,6 +185,32 @@ def merge_answers(parts: list[tuple[str, Answer]]) -> Answer:
                 by_span[key] = len(citations) + 1
                 citations.append(Citation(by_span[key], c.source, c.quote, c.start, c.end))
             mapping[c.marker] = by_span[key]
-        texts.append(renumber(a.text, mapping))
-    return Answer(text=" ".join(texts), citations=citations, refused=False, warnings=warnings,
+        text = _without_repeats(renumber(a.text, mapping), said)
+        if text:
+            texts.append(text)
+    text = " ".join(texts)
+    used = list(dict.fromkeys(parse_markers(text)))
+    if used != [c.marker for c in citations]:  # a repeated sentence took the only use of a citation
+        dense = {old: new for new, old in enumerate(used, start=1)}
+        text = renumber(text, dense)
+        citations = [Citation(dense[c.marker], c.source, c.quote, c.start, c.end)
+                     for c in sorted(citations, key=lambda c: dense.get(c.marker, 0)) if c.marker in dense]
+    return Answer(text=text, citations=citations, refused=False, warnings=list(dict.fromkeys(warnings)),
                   trace={"part_answers": [{"question": q, **a.trace} for q, a in parts]})
+
+
+def _without_repeats(text: str, said: set[str]) -> str:
+    """``text`` without the sentences already in ``said`` (which it extends);
+    unchanged when it repeats none."""
+    spans = claim_spans(text)
+    keys = [" ".join(strip_markers(text[s:e]).lower().split()) for s, e in spans]
+    if not any(k and k in said for k in keys):
+        said.update(keys)
+        return text
+    kept = []
+    for (s, e), key in zip(spans, keys):
+        if key and key in said:
+            continue
+        said.add(key)
+        kept.append(text[s:e])
+    return " ".join(kept)

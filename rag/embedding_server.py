@@ -1,5 +1,5 @@
-"""Serve the bundled MiniLM over the OpenAI embeddings API (stdlib HTTP, no
-extra packages): ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``.
+"""Serve the bundled MiniLM over the OpenAI embeddings API: ``POST
+/v1/embeddings``, ``GET /v1/models``, ``GET /health``.
 
 It lets several machines share one embedding box, and it is what the tests
 use to prove that ``RAG_EMBEDDING=openai`` gives the same vectors as local
@@ -10,7 +10,10 @@ embedding. A GPU server (text-embeddings-inference, vLLM) speaks the same API.
       RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2 rag index
 
 Bound to anything but loopback it requires an API key (``--api-key`` or
-``RAG_EMBEDDING_API_KEY``), sent by clients as ``Authorization: Bearer KEY``.
+``RAG_EMBEDDING_API_KEY``), sent by clients as ``Authorization: Bearer KEY``;
+without one it answers only to loopback host names. It runs under the same
+connection and request rules as ``rag serve`` (:mod:`rag.httpguard`), and the
+key is checked before a request's body is read.
 
 >>> with EmbeddingServer(HashEmbeddings(), port=0) as server:  # doctest: +SKIP
 ...     server.url
@@ -26,17 +29,18 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+
+from .httpguard import Guard, RunningServer, is_loopback, loopback_hosts, server_config
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_INPUTS = 2048  # OpenAI's own limit per request
 MAX_BODY = 64 * 2**20
+_OPEN_PATHS = ("/health", "/v1/health")
 
 
 class EmbeddingServer:
@@ -47,29 +51,75 @@ class EmbeddingServer:
 
     def __init__(self, embeddings, host: str = "127.0.0.1", port: int = 8081,
                  models: tuple[str, ...] = (DEFAULT_MODEL,), api_key: str | None = None) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        if not is_loopback(host) and not api_key:
             raise ValueError(f"binding to {host} needs an API key (--api-key or RAG_EMBEDDING_API_KEY)")
         self.embeddings, self.models, self.api_key = embeddings, tuple(models), api_key
         self.requests = 0
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self.host, self.port = host, self._httpd.server_address[1]
-        self._thread: threading.Thread | None = None
+        self.host, self.port = host, port
+        self._server: RunningServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        port = self._server.port if self._server is not None else self.port
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{shown}:{port}/v1"
+
+    def app(self):
+        """The ASGI app: routes behind :class:`rag.httpguard.Guard` (the key checked first)."""
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def health(request):
+            return JSONResponse({"status": "ok"})
+
+        async def models(request):
+            return JSONResponse({"object": "list", "data": [
+                {"id": m, "object": "model", "owned_by": "rag-citations"} for m in self.models]})
+
+        async def embeddings(request):
+            try:
+                body = json.loads(await request.body() or b"{}")
+            except ValueError:
+                return JSONResponse(_error("body is not JSON"), status_code=400)
+            if not isinstance(body, dict):
+                return JSONResponse(_error("body must be a JSON object"), status_code=400)
+            self.requests += 1
+            t = time.perf_counter()
+            try:
+                status, reply = await run_in_threadpool(self.embed, body)
+            except Exception as exc:  # a bug or a broken model: the client sees a 500, we keep serving
+                log.exception("embedding failed")
+                status, reply = 500, _error(f"{type(exc).__name__}: {exc}", "server_error")
+            log.info("embedded %s inputs in %.3f s -> %d", len(body.get("input") or []),
+                     time.perf_counter() - t, status)
+            return JSONResponse(reply, status_code=status)
+
+        async def not_found(request, exc):
+            return JSONResponse(_error(f"no route {request.url.path[:200]}"), status_code=404)
+
+        routes = [Route(p, health) for p in _OPEN_PATHS] + [
+            Route(p, models) for p in ("/v1/models", "/v1/models/")] + [
+            Route(p, embeddings, methods=["POST"]) for p in ("/v1/embeddings", "/v1/embeddings/", "/embeddings")]
+        app = Starlette(routes=routes, exception_handlers={404: not_found})
+        return Guard(app, allowed_hosts=None if self.api_key else loopback_hosts(self.host),
+                     body_limit=lambda path: MAX_BODY, authorized=self._authorized,
+                     unauthorized=("invalid API key", "invalid_api_key"))
+
+    def _authorized(self, scope) -> bool:
+        if not self.api_key or scope.get("path", "").rstrip("/") in _OPEN_PATHS:
+            return True
+        got = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
+        return hmac.compare_digest(got, f"Bearer {self.api_key}".encode())
 
     def start(self) -> "EmbeddingServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="embedding-server", daemon=True)
-        self._thread.start()
+        self._server = RunningServer(self.app(), self.host, self.port).start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
     def __enter__(self) -> "EmbeddingServer":
         return self.start()
@@ -81,7 +131,7 @@ class EmbeddingServer:
         """(HTTP status, JSON reply) for one ``/v1/embeddings`` request body."""
         model, texts, fmt = body.get("model"), body.get("input"), body.get("encoding_format", "float")
         if model not in self.models:
-            return 404, _error(f"model {model!r} not found; this server has {', '.join(self.models)}",
+            return 404, _error(f"model {str(model)[:100]!r} not found; this server has {', '.join(self.models)}",
                                "model_not_found")
         if isinstance(texts, str):
             texts = [texts]
@@ -98,68 +148,6 @@ class EmbeddingServer:
                 for i, v in enumerate(vectors)]
         return 200, {"object": "list", "data": data, "model": model,
                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-
-    def _handler_class(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: the client reuses connections
-
-            def log_message(self, fmt, *args) -> None:
-                log.debug("%s %s", self.address_string(), fmt % args)
-
-            def _authorized(self) -> bool:
-                if not server.api_key:
-                    return True
-                got = self.headers.get("Authorization", "")
-                return hmac.compare_digest(got.encode(), f"Bearer {server.api_key}".encode())
-
-            def do_GET(self) -> None:
-                if self.path.rstrip("/") in ("/health", "/v1/health"):
-                    return self._json(200, {"status": "ok"})
-                if not self._authorized():
-                    return self._json(401, _error("invalid API key", "invalid_api_key"))
-                if self.path.rstrip("/") == "/v1/models":
-                    return self._json(200, {"object": "list", "data": [
-                        {"id": m, "object": "model", "owned_by": "rag-citations"} for m in server.models]})
-                self._json(404, _error(f"no route {self.path}"))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self.close_connection = True
-                    return self._json(413, _error("request too large"))
-                raw = self.rfile.read(length)
-                if not self._authorized():
-                    return self._json(401, _error("invalid API key", "invalid_api_key"))
-                if self.path.rstrip("/") not in ("/v1/embeddings", "/embeddings"):
-                    return self._json(404, _error(f"no route {self.path}"))
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    return self._json(400, _error("body is not JSON"))
-                if not isinstance(body, dict):
-                    return self._json(400, _error("body must be a JSON object"))
-                server.requests += 1
-                t = time.perf_counter()
-                try:
-                    status, reply = server.embed(body)
-                except Exception as exc:  # a bug or a broken model: the client sees a 500, we keep serving
-                    log.exception("embedding failed")
-                    status, reply = 500, _error(f"{type(exc).__name__}: {exc}", "server_error")
-                log.info("embedded %s inputs in %.3f s -> %d", len(body.get("input") or []),
-                         time.perf_counter() - t, status)
-                self._json(status, reply)
-
-            def _json(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
 
 
 def _error(message: str, code: str = "invalid_request_error") -> dict:
@@ -186,13 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    import uvicorn
+
     print(f"serving {', '.join(server.models)} on {server.url} (Ctrl-C stops)", flush=True)
     try:
-        server._httpd.serve_forever()
+        uvicorn.Server(server_config(server.app(), args.host, args.port)).run()
     except KeyboardInterrupt:
         pass
-    finally:
-        server._httpd.server_close()
     return 0
 
 

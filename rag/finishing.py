@@ -49,6 +49,8 @@ def balance_quotes(text: str) -> str:
     'He said "we will act." [1]'
     >>> balance_quotes("“Both sides agree.” [1]")
     '“Both sides agree.” [1]'
+    >>> balance_quotes('To make it fit, set width="10" and height="20" there. [1]')
+    'To make it fit, set width="10" and height="20" there. [1]'
     """
     if _balanced(text):
         return text
@@ -96,15 +98,22 @@ def _balanced(text: str) -> bool:
 
 
 def _balance_segment(segment: str) -> str:
+    """At most one mark added at each end per style: quote marks complete a
+    quotation cut by the sentence boundary, they never pile up."""
     core = segment.strip()
     if not core:
         return segment
     lead = segment[:len(segment) - len(segment.lstrip())]
     trail = segment[len(segment.rstrip()):]
-    marks = {"curly": ("“", "”"), "straight": ('"', '"')}
-    for style, (missing_open, left_open) in _unpaired(core).items():
-        opening, closing = marks[style]
-        core = opening * missing_open + core + closing * left_open
+    missing_open, left_open = _unpaired(core)["curly"]
+    core = "“" * min(missing_open, 1) + core + "”" * min(left_open, 1)
+    # Straight marks look alike opening and closing, and also mark attributes (width="10"),
+    # inches and code: an even number of them is left alone; an odd one gets its partner.
+    straight = [(i, kind) for i, kind, style in _quote_events(core) if style == "straight"]
+    inches = any(i and core[i - 1].isdigit() for i, _ in straight)  # 'a 5" screen'
+    if len(straight) % 2 and not inches:
+        first_closes = straight[0][1] == "close"
+        core = '"' + core if first_closes else core + '"'
     return lead + core + trail
 
 
@@ -197,12 +206,12 @@ def _document_text(corpus_dir: Path, source: str) -> str:
     if not path.is_relative_to(root):
         raise ValueError(f"{source!r} is outside the corpus")
     st = path.stat()
-    return _cached_text(path, st.st_mtime_ns, st.st_size)
+    return _cached_text(path, root, st.st_mtime_ns, st.st_size)
 
 
 @lru_cache(maxsize=8)
-def _cached_text(path: Path, mtime_ns: int, size: int) -> str:
+def _cached_text(path: Path, root: Path, mtime_ns: int, size: int) -> str:
     # Parsing a PDF takes a second or more: not once per answer.
     from .loading import document_text
 
-    return document_text(path)
+    return document_text(path, root=root)

@@ -156,6 +156,7 @@ class Probe:
     metadata: dict = field(default_factory=dict)
     problem: str | None = None
     database_damaged: bool = False  # chroma.sqlite3 itself cannot be read
+    no_space: bool = False  # the disk is full: Chroma cannot apply what it holds; nothing is damaged
 
     @property
     def ok(self) -> bool:
@@ -184,6 +185,8 @@ def probe(path: Path, collection: str, timeout: float = PROBE_TIMEOUT) -> Probe:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         return Probe(exists=True, problem=f"the index check failed (exit {proc.returncode}: {tail[0][:200]})")
     error = out.get("error")
+    if error and _full_disk(path, error):
+        return Probe(exists=True, no_space=True, problem=f"its disk is full ({_short(error)})")
     if error:
         database = out.get("stage") == "open" and bool(re.search(r"code: (11|26)\b|malformed|not a database",
                                                                    error))
@@ -197,6 +200,14 @@ def probe(path: Path, collection: str, timeout: float = PROBE_TIMEOUT) -> Probe:
     p = Probe(exists=out["exists"], count=out.get("count", 0), ids=out.get("ids", 0),
               reachable=out.get("reachable", 0), metadata=out.get("metadata") or {})
     return _judge(p)
+
+
+def _full_disk(path: Path, error: str) -> bool:
+    """A full disk, not damage: Chroma could not apply its rows to its files for lack of room."""
+    from .diskspace import RESERVE, free_bytes, is_disk_full
+
+    low = error.lower()
+    return is_disk_full(error) or (("compaction" in low or "apply logs" in low) and free_bytes(path) < RESERVE)
 
 
 def _judge(p: Probe) -> Probe:
@@ -407,6 +418,10 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
         if not writable(settings.index_dir):
             raise unwritable(settings, PermissionError(errno.EACCES, "read-only"))
         found = check_store(settings)
+        if found.no_space:  # never drop an index for want of room: it is whole, only stuck
+            from .diskspace import full_disk_error
+
+            raise full_disk_error(settings.index_dir, found.problem)
         if found.database_damaged:
             removed = wipe_store(settings)
             reason = f"the index was damaged: {found.problem}; removed {', '.join(removed)} and rebuilt it"
@@ -448,6 +463,10 @@ def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     found = check_store(settings, path)
     if found.ok:
         return None, notes
+    if found.no_space:  # not damage: rebuilding would need room too, and would drop the index
+        from .diskspace import full_disk_error
+
+        raise full_disk_error(settings.index_dir, found.problem, reading=True)
     if path != settings.index_dir:
         raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged: {found.problem}; "
                               "it is read-only, so it cannot be repaired here: make it writable and run "

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -34,6 +35,7 @@ from datetime import datetime, timezone
 
 from . import filestate
 from .chunking import CHUNKER_VERSION, blocks_from_meta
+from .diskspace import RESERVE, NoSpace, Room, estimate_bytes, free_bytes, full_disk_error, is_disk_full
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
 from .loading import CorpusError, corpus_files
@@ -187,18 +189,40 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
                                    chunks_embedded=0, units_embedded=0, chunks_removed=0,
                                    chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
                                    seconds=time.perf_counter() - t0, warnings=[])
-        return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check)
+        room = None if settings.chroma_url else Room(settings.index_dir)
+        try:
+            return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check,
+                         room)
+        except NoSpace:
+            raise
+        except Exception as exc:  # a disk that filled anyway (another program): say so, not "InternalError"
+            if room is not None and (is_disk_full(exc) or (_compaction_failed(exc) and
+                                                           free_bytes(settings.index_dir) < RESERVE)):
+                raise full_disk_error(settings.index_dir, exc) from None
+            raise
+
+
+def _compaction_failed(exc: Exception) -> bool:
+    return "compaction" in str(exc).lower() or "apply logs" in str(exc).lower()
 
 
 def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
-          scan_started: float, progress, embeddings, rebuild: bool, full_check: bool) -> IndexReport:
+          scan_started: float, progress, embeddings, rebuild: bool, full_check: bool,
+          room: Room | None = None) -> IndexReport:
     from .ingest import ingest
 
+    everything = estimate_bytes((f.source, f.size) for f in files)
+    if room is not None:
+        # Before anything is touched: a rebuild (requested or forced by damage) writes every file.
+        first = rebuild or not (settings.index_dir / "chroma.sqlite3").exists()
+        room.need(everything if first else 0, "index the corpus" if first else "write to the index")
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True)
     fp = fingerprint(settings)
     rebuilt, reason = repair_reason is not None, repair_reason
     old_fp = (collection.metadata or {}).get("rag_fingerprint")
+    if old_fp != fp and room is not None:
+        room.need(everything, "rebuild the index for its new settings (the old one is kept until then)")
     if old_fp != fp:
         rebuilt = True
         reason = f"index settings changed (fingerprint {old_fp} -> {fp})"
@@ -216,6 +240,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     if not plan.trusted:
         log.info("reading every file: %s", plan.reason)
     stored, removed = _stored_ids(settings, collection, plan, generation)
+    if room is not None and plan.changed:
+        room.need(estimate_bytes((f.source, f.size) for f in plan.changed), "index the changed files")
 
     def get_embeddings():
         nonlocal embeddings
@@ -235,7 +261,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     show = sys.stderr.isatty() if progress is None else progress
     units = _unit_store(settings)
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
-                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units)
+                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units,
+                    before_write=room.chunks if room is not None else None)
     known_docs = len(plan.unchanged) - len(plan.unchanged_skipped)
     if result.documents + known_docs == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
@@ -443,7 +470,15 @@ def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
         "chunks_total": report.chunks_total,
         "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (settings.index_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # Written aside, then renamed: a full disk never leaves a truncated manifest (which
+    # check_folder would take for another program's).
+    path = settings.index_dir / MANIFEST
+    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_manifest(settings: Settings) -> str | None:

@@ -30,6 +30,7 @@ import numpy as np
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .lexicon_writer import token_row
+from .loaders.budget import Budget
 from .loading import load_document
 from .safety import printable
 from .settings import Settings
@@ -61,13 +62,16 @@ class IngestResult:
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
            window: int = 256, progress: bool = False,
-           before_first_write: Callable[[], None] | None = None, unit_store=None) -> IngestResult:
+           before_first_write: Callable[[], None] | None = None, unit_store=None,
+           before_write: Callable[[list[str]], None] | None = None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
     the chunk ids each source already has there. A file whose text hashes as
     in ``recorded`` (it was only touched) is not chunked again.
     ``before_first_write`` runs once, before anything is written. With a
     ``unit_store``, the answer units of each new chunk are embedded in the same
-    call and stored there (see :mod:`rag.unitstore`)."""
+    call and stored there (see :mod:`rag.unitstore`). ``before_write(texts)``
+    runs before each window is written (the disk-space check); what it raises
+    stops the run with the earlier windows kept."""
     result = IngestResult()
     chunks_q: queue.Queue = queue.Queue(maxsize=max(4, 8192 // max(window, 1)))
     failure: list[BaseException] = []
@@ -117,6 +121,8 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                 # At most one write in flight: Chroma stays one window behind the embedder.
                 for f in pending:
                     f.result()
+                if before_write is not None:
+                    before_write([c.text for c in batch] + [u.reading for _, u in units])
                 if before_first_write is not None and not result.chunks_embedded:
                     before_first_write()
                 pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]
@@ -149,10 +155,11 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
                 stop: threading.Event) -> None:
+    budget = Budget.from_settings(settings)
     for f in files:
         if stop.is_set():
             return
-        loaded = load_document(root, f.source)
+        loaded = load_document(root, f.source, budget)
         if isinstance(loaded, Skipped):
             log.warning("skipped %s: %s", printable(loaded.source), loaded.reason)
             result.skipped.append(loaded)

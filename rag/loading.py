@@ -14,27 +14,30 @@ structure (headings, paragraphs, list items, table rows...).
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import stat
 from pathlib import Path
 
 from .loaders import Parsed, parse_pdf, parse_text
+from .loaders.budget import Budget, read_within_budget
 from .safety import printable
 from .types import Document, Skipped
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = Budget.max_bytes
 
 
 class CorpusError(ValueError):
     """The corpus folder is missing or holds nothing to index."""
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported file under ``corpus_dir`` (recursively).
+def load_corpus(corpus_dir: Path, budget: Budget | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file under ``corpus_dir`` (recursively), each under
+    ``budget`` (:mod:`rag.loaders.budget`).
 
     Bad files are skipped and reported by name; one bad file never aborts the run.
     The corpus folder is a boundary: a symbolic link that leads outside it is
@@ -47,7 +50,7 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Skipped]]:
     files, skipped = corpus_files(root)
     docs: list[Document] = []
     for rel in files:
-        loaded = load_document(root, rel)
+        loaded = load_document(root, rel, budget)
         (docs if isinstance(loaded, Document) else skipped).append(loaded)
     skipped.sort(key=lambda s: s.source)
     for s in skipped:
@@ -70,11 +73,14 @@ def corpus_files(root: Path, stats: dict | None = None) -> tuple[list[str], list
     return supported, skipped
 
 
-def load_document(root: Path, rel: str) -> Document | Skipped:
-    """One file (``rel`` under ``root``) as a Document, or Skipped with the reason."""
+def load_document(root: Path, rel: str, budget: Budget | None = None) -> Document | Skipped:
+    """One file (``rel`` under ``root``) as a Document, or Skipped with the reason
+    (which names no path: it is shown in summaries and the UI)."""
     try:
-        parsed = parse_file(Path(root) / rel)
-    except (OSError, ValueError) as exc:
+        parsed = parse_file(Path(root) / rel, root=Path(root), budget=budget)
+    except OSError as exc:  # e.g. the file vanished after the folder was walked
+        return Skipped(rel, printable(f"cannot read it ({exc.strerror or type(exc).__name__})"))
+    except ValueError as exc:
         return Skipped(rel, printable(str(exc)))
     text = parsed.text
     if "\x00" in text:
@@ -149,33 +155,46 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def document_text(path: Path) -> str:
+def document_text(path: Path, *, root: Path | None = None, budget: Budget | None = None) -> str:
     """The text of one file, as citations index into it. Raises ValueError
-    with a short reason for binary, undecodable, oversized or broken files.
+    with a short reason for binary, undecodable, oversized or broken files,
+    and for files over their ``budget``; with ``root``, for a file that is not
+    inside that folder when it is opened.
 
     ``.txt``: the file as ``Path.read_text(encoding="utf-8")`` returns it.
     ``.md``, ``.html``, ``.pdf``: the rendered text (see :mod:`rag.loaders`).
     """
-    return parse_file(path).text
+    return parse_file(path, root=root, budget=budget).text
 
 
-def parse_file(path: Path) -> Parsed:
-    """Text and structure (blocks) of one file; ValueError as for :func:`document_text`."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"too large ({size} bytes > {MAX_FILE_BYTES})")
-    suffix = path.suffix.lower()
+def parse_file(path: Path, *, root: Path | None = None, budget: Budget | None = None) -> Parsed:
+    """Text and structure (blocks) of one file, parsed in a worker process under
+    ``budget`` (:mod:`rag.loaders.budget`: time, memory and size limits);
+    ValueError as for :func:`document_text`."""
+    return read_within_budget(Path(path), root, budget or Budget())
+
+
+def parse_bytes(name: str, data: bytes) -> Parsed:
+    """Text and structure of a file's bytes, by the suffix of ``name``: the
+    loaders' dispatch. It runs in the budget's worker process, on bytes the
+    worker read once (a loader never opens a path itself); a new format is
+    added here and is read under the budget like every other.
+
+    >>> parse_bytes("a.md", b"# Hi\\r\\n\\nThere.").text
+    'Hi\\n\\nThere.'
+    """
+    suffix = os.path.splitext(name)[1].lower()
     if suffix == ".pdf":
-        return parse_pdf(path)
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
+        return parse_pdf(io.BytesIO(data))
+    if b"\x00" in data[:8192]:
         raise ValueError("binary file (contains NUL bytes)")
     try:
-        raw.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    # read_text applies universal newlines; that is the text users and checkers see.
-    return parse_text(path.read_text(encoding="utf-8"), suffix)
+    # Universal newlines, as Path.read_text applies them: the text users and checkers see.
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None).read()
+    return parse_text(text, suffix)
 
 
 def html_visible_text(html: str) -> str:

@@ -272,7 +272,7 @@ class Engine:
                  [c.source for c in answer.citations],
                  [(p.chunk_id[:8], p.score) for p in passages])
         yield Answer(text=answer.text, citations=list(answer.citations), refused=answer.refused,
-                     warnings=self._index_warnings() + rewrite_warnings + list(answer.warnings),
+                     warnings=list(dict.fromkeys(self._index_warnings() + rewrite_warnings + list(answer.warnings))),
                      passages=passages, trace=trace)
 
     def _index_warnings(self) -> list[str]:

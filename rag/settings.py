@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -78,6 +79,9 @@ class Settings:
     # Retrieval calibration: below these the extractive answerer refuses.
     min_coverage: float = 0.34
     max_question_chars: int = 2000
+    # RAG_PARSE_TIMEOUT: CPU seconds reading one file may take, per started MB of the file; past it
+    # the file is skipped and named (rag.loaders.budget: every file is parsed in a worker process).
+    parse_timeout: float = 20.0
     # `rag serve` (the OpenAI-compatible API). Clients must send `Authorization: Bearer <api_key>`
     # when it is set; binding anything but loopback without it refuses to start.
     api_key: str | None = field(default=None, repr=False)
@@ -87,6 +91,10 @@ class Settings:
     # up to serve_queue more requests wait, beyond that clients get 429.
     serve_workers: int = 2
     serve_queue: int = 64
+    # RAG_ALLOWED_HOSTS: comma-separated host names (e.g. "rag.lan,*.example.org") that `rag serve` and
+    # `rag ui` also answer to when no key or password protects them; by default only loopback names,
+    # so a web page cannot reach them through DNS rebinding.
+    allowed_hosts: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir).expanduser())
@@ -122,6 +130,15 @@ class Settings:
     def replace(self, **changes) -> "Settings":
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        """``allowed_hosts`` as a tuple of names.
+
+        >>> Settings(allowed_hosts="rag.lan, *.example.org").host_names
+        ('rag.lan', '*.example.org')
+        """
+        return tuple(n.strip().lower() for n in self.allowed_hosts.split(",") if n.strip())
 
     @property
     def index_location(self) -> str:
@@ -202,6 +219,8 @@ def _validate(s: Settings) -> None:
         fail("llm_max_tokens", "must be between 16 and 32768")
     if not 0.0 <= s.min_coverage <= 1.0:
         fail("min_coverage", "must be between 0 and 1")
+    if not 0 < s.parse_timeout <= 3600:
+        fail("parse_timeout", "must be between 0 and 3600 seconds (per MB of a file)")
     if s.max_question_chars < 10:
         fail("max_question_chars", "must be at least 10")
     if not 1 <= s.serve_port <= 65535:
@@ -210,5 +229,9 @@ def _validate(s: Settings) -> None:
         fail("serve_workers", "must be between 1 and 64")
     if not 0 <= s.serve_queue <= 10000:
         fail("serve_queue", "must be between 0 and 10000")
+    for name in s.host_names:
+        bare = name[2:] if name.startswith("*.") else name
+        if not re.fullmatch(r"[a-z0-9_.-]+|\[[0-9a-f:.]+\]", bare):
+            fail("allowed_hosts", f"{name!r} is not a host name (wildcards look like *.example.org)")
     if s.api_key is not None and (len(s.api_key) < 8 or any(ch.isspace() for ch in s.api_key)):
         raise SettingsError("RAG_API_KEY is invalid: use at least 8 characters without spaces")

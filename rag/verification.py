@@ -67,18 +67,87 @@ CONTACT = re.compile(
 )
 
 
+# Where a client that renders the answer would go or fetch from, scheme or not: Markdown
+# links and images, reference definitions, autolinks, HTML attributes, "//host/path" and
+# other schemes. ``m.group(name)`` of the alternative that matched is the target.
+LINK = re.compile(
+    r"!?\[[^\]\n]*\]\(\s*<?(?P<md>[^)\s>]*)[^)]*\)|"
+    r"^[ \t]*\[[^\]\n]+\]:[ \t]*<?(?P<ref>[^\s>]+)|"
+    r"<(?P<auto>(?:[a-z][a-z0-9+.-]*:|//)[^\s<>]+)>|"
+    r"\b(?:src|href|srcset|action|formaction|poster|background|data)\s*=\s*[\"']?(?P<attr>[^\"'\s>]+)|"
+    r"(?<![\w/:.])(?P<slash>//[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/[^\s<>\"'`)\]]*)?)|"
+    r"\b(?P<scheme>(?:mailto|javascript|vbscript|data|file|tel|sms|ftp|wss?):[^\s<>\"'`)\]]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def contacts(text: str) -> list[str]:
-    """URLs, e-mail addresses and phone numbers in ``text`` (trailing punctuation dropped).
+    """URLs, link and image targets, e-mail addresses and phone numbers in ``text``
+    (trailing punctuation dropped): what an answer may only repeat verbatim from
+    its passage.
 
     >>> contacts("Visit http://evil.example/x. Or mail a@b.org, or call +1 (202) 555-0100.")
     ['http://evil.example/x', 'a@b.org', '+1 (202) 555-0100']
+    >>> contacts("See ![](//attacker.test/p.png?d=1) and [tickets](buy.html).")
+    ['//attacker.test/p.png?d=1', 'buy.html']
     """
+    plain = strip_markers(text)
     out = []
-    for m in CONTACT.finditer(strip_markers(text)):
+    for m in LINK.finditer(plain):
+        value = next((v for v in m.groupdict().values() if v is not None), "")
+        value = value.rstrip(".,;:!?") or m.group(0)  # an empty target is still a link: "[x]()"
+        if value not in out:
+            out.append(value)
+    for m in CONTACT.finditer(plain):
         value = m.group(0).rstrip(".,;:!?")
-        if sum(ch.isdigit() for ch in value) >= 7 or not value[0] in "+(0123456789":
+        if (sum(ch.isdigit() for ch in value) >= 7 or not value[0] in "+(0123456789") and \
+                not any(value in seen for seen in out):
             out.append(value)
     return out
+
+
+def without_links(text: str) -> str:
+    """``text`` with every link, image and address taken out (what is left of a
+    sentence that may not send the reader anywhere).
+
+    >>> without_links("Not in the passages; see ![x](//a.test/p.png) or http://b.test.")
+    'Not in the passages; see or.'
+    """
+    def cut(m: re.Match) -> str:  # the address goes, the sentence's own punctuation stays
+        value = m.group(0)
+        return value[len(value.rstrip(".,;:!?")):]
+
+    out = CONTACT.sub(cut, LINK.sub("", text))
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
+
+
+def defang(text: str) -> str:
+    """``text`` for a warning: links and addresses kept readable but not live
+    (no client renders or follows them), so a warning never links to what it removed.
+
+    >>> defang("Visit https://evil.example/x or ![](//a.test/p.png) or mail bob@evil.example.")
+    'Visit hxxps://evil[.]example/x or (image: //a[.]test/p[.]png) or mail bob[at]evil[.]example.'
+    """
+    def target(value: str) -> str:
+        value = re.sub(r"^(h)tt(ps?:)", r"\1xx\2", value, flags=re.IGNORECASE)
+        value = value.replace("@", "[at]")
+        return re.sub(r"(?<=\w)\.(?=\w)", "[.]", value)
+
+    def link(m: re.Match) -> str:
+        whole = m.group(0)
+        value = next((v for v in m.groupdict().values() if v is not None), "")
+        if whole.startswith("!["):
+            return f"(image: {target(value)})"
+        if whole.startswith("["):
+            label = whole[1:whole.index("]")]
+            return f"{label} (link: {target(value)})"
+        if m.group("attr") is not None or m.group("auto") is not None:
+            return f"(link: {target(value)})"
+        return whole.replace(value, target(value)) if value else whole
+
+    text = LINK.sub(link, text)
+    text = CONTACT.sub(lambda m: target(m.group(0)) if not m.group(0)[0] in "+(0123456789" else m.group(0), text)
+    return text.replace("<", "‹").replace(">", "›")  # no markup: a warning is read, never rendered
 
 
 def addresses_reader(sentence: str) -> bool:
@@ -214,7 +283,8 @@ class Verifier:
         # Verbatim in what the passage states: a link inside planted instructions does not count.
         absent = [c for c in contacts(sentence) if c not in self.stated[n - 1]]
         if absent:
-            return Support(False, 0.0, reason=f"the passage does not state {', '.join(absent)} verbatim")
+            return Support(False, 0.0, reason=f"the passage does not state {', '.join(map(defang, absent))} "
+                                              "verbatim")
         windows = self.windows[n - 1]
         if not windows:
             return Support(False, 0.0, reason="the passage holds no usable text")
@@ -345,6 +415,7 @@ class AnswerBuilder:
         self._done = 0          # raw offset up to which sentences are judged
         self._out: list[str] = []
         self._held: list[str] = []
+        self._seen: set[str] = set()  # sentences already judged: an answer never repeats one
 
     @property
     def citations(self):
@@ -399,14 +470,23 @@ class AnswerBuilder:
         """The verified form of one sentence, or None to drop it."""
         body = strip_markers(raw)
         markers = parse_markers(raw)
-        entry: dict = {"sentence": body[:300], "markers": markers}
+        entry: dict = {"sentence": defang(body[:300]), "markers": markers}
         self.report.append(entry)
+        key = " ".join(body.lower().split())
+        if key in self._seen:
+            entry["dropped"] = "a repeat of an earlier sentence"
+            return None
+        self._seen.add(key)
         if is_refusal(body):
-            # "The passages do not say when..." is honest, never evidence-backed.
+            # "The passages do not say when..." is honest, never evidence-backed; it sends no one anywhere.
             entry["refusal"] = True
             self.refused = True
-            return strip_markers(raw)
+            return without_links(body) if contacts(body) else body
         if not markers:
+            if contacts(body) and not self.verifier.best(body)[1].ok:
+                entry["dropped"] = "a link or address no passage states"
+                self.warnings.append(f"removed a sentence with a link or address no passage states: {_short(body)}")
+                return None
             if not claim_terms(body):
                 entry["kept"] = "connective"
                 return body
@@ -445,5 +525,6 @@ def _separator(gap: str) -> str:
 
 
 def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
+    """A sentence quoted in a warning: one line, at most ``limit`` characters, links not live."""
+    text = defang(" ".join(text.split()))
     return repr(text if len(text) <= limit else text[:limit - 1] + "…")

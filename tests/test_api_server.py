@@ -195,7 +195,7 @@ def test_wrong_or_missing_key_is_401_in_openai_shape(served):
 
 
 def post(url: str, body, **kw) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {KEY}", **kw.pop("headers", {})}
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json", **kw.pop("headers", {})}
     if not isinstance(body, (dict, list)):
         return httpx.post(url + "/v1/chat/completions", content=body, headers=headers, timeout=30, **kw)
     return httpx.post(url + "/v1/chat/completions", json=body, headers=headers, timeout=30, **kw)
@@ -297,11 +297,11 @@ def test_20_concurrent_clients_all_get_their_own_verified_answers(served):
 def test_post_index_brings_the_index_in_line_with_the_corpus(served):
     url, corpus = served
     auth = {"Authorization": f"Bearer {KEY}"}
-    r = httpx.post(url + "/v1/index", headers=auth, timeout=120)
+    r = httpx.post(url + "/v1/index", headers=auth, json={}, timeout=120)
     assert r.status_code == 200 and r.json()["chunks_embedded"] == 0 and r.json()["files_unchanged"] == 5
     (corpus / "zz_lighthouse.txt").write_text(
         "The Brightwater lighthouse keeper, Ingrid Solberg, logged 4,812 ships in 1911.\n", encoding="utf-8")
-    r = httpx.post(url + "/v1/index", headers=auth, timeout=120)
+    r = httpx.post(url + "/v1/index", headers=auth, json={}, timeout=120)
     report = r.json()
     assert r.status_code == 200 and report["files_added"] == ["zz_lighthouse.txt"]
     assert report["chunks_embedded"] == 1 and "location" not in report

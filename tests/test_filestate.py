@@ -23,9 +23,9 @@ def reads(monkeypatch):
     seen: list[str] = []
     real = ingest.load_document
 
-    def counting(root, rel):
+    def counting(root, rel, *budget):
         seen.append(rel)
-        return real(root, rel)
+        return real(root, rel, *budget)
 
     monkeypatch.setattr(ingest, "load_document", counting)
     return seen

@@ -562,3 +562,40 @@ def test_reload_mid_stream_keeps_the_question_marked_unanswered(pages, fake):
     p.ask("Where is MCAS Futenma to be relocated?")
     assert "Futenma" in page.locator("#rag-chat [data-testid=user]").last.inner_text()
     assert p.outside == [] and p.errors == []
+
+
+def test_the_sign_in_page_holds_nothing_of_the_corpus_until_sign_in(browser, app_settings):
+    """Issue 17 rows 1 and 13: with RAG_UI_AUTH set, the page before sign-in (its
+    HTML, its embedded config, everything it loads) names no corpus file; after
+    signing in through the form, the Corpus tab lists them."""
+    app = build_app(app_settings)
+    _, url, _ = serve(app, "127.0.0.1", free_port(), auth=("alice", "pw-1717"), block=False, quiet=True)
+    context = browser.new_context(**DESKTOP)
+    try:
+        page = context.new_page()
+        responses: list = []
+        failed: list[str] = []
+        page.on("response", lambda r: responses.append(r))
+        # Requests cut short by the reload after sign-in are not failures of the app.
+        page.on("requestfailed", lambda r: failed.append(r.url) if "ABORTED" not in (r.failure or "") else None)
+        page.goto(url)
+        page.locator("input[type=password]").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        bodies = [page.content()]
+        for r in list(responses):  # everything the sign-in page loaded, scripts and data included
+            try:
+                bodies.append(r.body().decode("utf-8", "replace"))
+            except Exception:  # a redirect or a streamed response has no body to read
+                pass
+        names = [p.name for p in app_settings.corpus_dir.iterdir()]
+        assert len(bodies) > 3 and not any(n in b for n in names for b in bodies)
+        page.locator("input[type=text]").fill("alice")
+        page.locator("input[type=password]").fill("pw-1717")
+        page.keyboard.press("Enter")
+        page.locator("#rag-question textarea").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Corpus").click()
+        page.locator("#rag-files", has_text="000_6cae30295beecc41.txt").wait_for(timeout=30_000)
+        assert failed == []
+    finally:
+        context.close()
+        app.close()

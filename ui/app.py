@@ -14,11 +14,11 @@ otherwise the app refuses to start.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 
 from rag import Settings, build_index
+from rag.httpguard import is_loopback
 from rag.indexing import index_exists
 from rag.settings import SettingsError
 
@@ -33,22 +33,9 @@ class AccessError(SettingsError):
     """The app would be reachable from the network without a password."""
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach.
-
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name may resolve to a public interface
-
-
 def parse_auth(raw: str | None) -> tuple[str, str] | None:
-    """``RAG_UI_AUTH`` ("user:password") as a pair, None when unset.
+    """``RAG_UI_AUTH`` ("user:password") as a pair, None when unset. A blank
+    user or password, or one of spaces only, is refused: it would protect nothing.
 
     >>> parse_auth("alice:pa:ss")
     ('alice', 'pa:ss')
@@ -56,8 +43,11 @@ def parse_auth(raw: str | None) -> tuple[str, str] | None:
     if raw is None or raw == "":
         return None
     user, sep, password = raw.partition(":")
-    if not sep or not user or not password:
-        raise AccessError("RAG_UI_AUTH must look like user:password (both non-empty)")
+    if not sep or not user.strip() or not password.strip():
+        raise AccessError("RAG_UI_AUTH must look like user:password, neither of them blank")
+    if user != user.strip():
+        # The sign-in form strips the user name: " alice" could never sign in.
+        raise AccessError("RAG_UI_AUTH: the user name must not begin or end with spaces")
     return user, password
 
 
@@ -78,25 +68,55 @@ def build_app(settings: Settings):
 
 
 def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-          auth: tuple[str, str] | None = None, block: bool = True, quiet: bool = False):
-    """Queue and launch ``app``; with ``block=False`` return once it listens.
+          auth: tuple[str, str] | None = None, block: bool = True, quiet: bool = False,
+          settings: Settings | None = None):
+    """Queue ``app`` and serve it; with ``block=False`` return once it listens.
 
-    Access is checked here too, so no caller can skip it.
+    Returns ``(server, url, None)`` like Gradio's ``launch()``; ``app.close()``
+    stops the server. Gradio is mounted in our own uvicorn server so that the
+    connection limits of :mod:`rag.httpguard` apply, behind the request rules
+    of :func:`ui.security.guarded` (host names, origin, sign-in on every route,
+    body limits). Access is checked here too, so no caller can skip it.
     """
-    from starlette.middleware import Middleware
+    import gradio as gr
+    from fastapi import FastAPI
+    from rag.httpguard import RunningServer, server_config
 
-    from .security import SecurityHeaders
+    from .security import guarded
     from .style import CSS, JS, theme
 
+    settings = settings or Settings()
     check_access(host, auth)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=64)
-    return app.launch(
-        server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=not block,
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    gr.mount_gradio_app(
+        root, app, path="/", auth=auth, server_name=host, server_port=port,
         auth_message="Sign in to the corpus assistant (credentials are set by RAG_UI_AUTH).",
-        show_error=True, quiet=quiet, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False, pwa=False,
-        mcp_server=False, enable_monitoring=False, footer_links=["api", "settings"],
-        theme=theme(), css=CSS, js=JS, app_kwargs={"middleware": [Middleware(SecurityHeaders)]},
+        show_error=True, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False, pwa=False, mcp_server=False,
+        enable_monitoring=False, footer_links=["api", "settings"], run_history=False,
+        theme=theme(), css=CSS, js=JS,
     )
+    # Gradio checks that a file named in a request was uploaded by a client only once the app
+    # "has launched"; mounting never sets it, and without it a request naming any server path
+    # (/etc/passwd) would be read as an upload.
+    app.has_launched = True
+    asgi = guarded(root, host=host, auth=auth is not None, settings=settings)
+    if block:
+        import uvicorn
+
+        if not quiet:
+            print(f"Chat UI on {_url(host, port)}" + (" (login required)" if auth else "")
+                  + " — Ctrl+C to stop", file=sys.stderr, flush=True)
+        uvicorn.Server(server_config(asgi, host, port)).run()
+        return None, _url(host, port), None
+    server = RunningServer(asgi, host, port).start()
+    app.server = server  # Blocks.close() stops it
+    return server, server.url + "/", None
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
 
 
 def parse_args(argv: list[str], environ=None) -> argparse.Namespace:
@@ -137,11 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No index at {settings.index_location} yet: indexing {settings.corpus_dir} first…",
               file=sys.stderr)
         print(build_index(settings).summary(), file=sys.stderr)
-    app = build_app(settings)
-    serve(app, args.host, args.port, auth=auth, block=False, quiet=True)
-    print(f"Chat UI on http://{args.host}:{args.port}" + (" (login required)" if auth else "")
-          + " — Ctrl+C to stop", file=sys.stderr)
-    app.block_thread()
+    serve(build_app(settings), args.host, args.port, auth=auth, settings=settings)
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from rag import Answer
+from rag.safety import printable
 
 from .viewer import cite_link, e, heading_for
 
@@ -45,7 +46,7 @@ def copy_text(answer: Answer) -> str:
     lines = [answer.text.strip()]
     lines += [f"Warning: {w}" for w in answer.warnings]
     if answer.citations:
-        lines.append("Sources:\n" + "\n".join(f"[{c.marker}] {c.source} (chars {c.start}-{c.end})"
+        lines.append("Sources:\n" + "\n".join(f"[{c.marker}] {printable(c.source)} (chars {c.start}-{c.end})"
                                                for c in answer.citations))
     return "\n\n".join(lines)
 
@@ -56,7 +57,7 @@ def answer_html(turn: int, answer: Answer) -> str:
 
     def link(n: int) -> str | None:
         c = markers.get(n)
-        return cite_link(turn, n, title=f"Open source [{n}]: {c.source}") if c else None
+        return cite_link(turn, n, title=f"Open source [{n}]: {printable(c.source)}") if c else None
 
     parts = []
     if answer.refused:
@@ -68,8 +69,8 @@ def answer_html(turn: int, answer: Answer) -> str:
         items = []
         for c in answer.citations:
             heading = heading_for(answer, c)
-            items.append(f"<li>{cite_link(turn, c.marker, title=f'Open source [{c.marker}]: {c.source}')} "
-                         f'<span class="rag-file">{e(c.source)}</span> '
+            items.append(f"<li>{cite_link(turn, c.marker, title=f'Open source [{c.marker}]: {printable(c.source)}')} "
+                         f'<span class="rag-file">{e(printable(c.source))}</span> '
                          f'<span class="rag-muted">(chars {c.start}–{c.end})</span>'
                          + (f' <span class="rag-heading">{e(heading)}</span>' if heading else "") + "</li>")
         parts.append(f'<div class="rag-cites"><p class="rag-cites-title">Sources</p><ul>{"".join(items)}</ul></div>')

@@ -24,7 +24,9 @@ from typing import Callable
 
 from rag import IndexReport, Settings, build_index
 from rag.indexing import indexed_files
+from rag.loaders.budget import Budget
 from rag.loading import SUPPORTED_SUFFIXES, document_text
+from rag.safety import printable
 
 from .trash import TRASH_DIR, Trash, TrashEntry
 
@@ -94,12 +96,20 @@ class Corpus:
                 status = "unsupported type"
             else:
                 status = "not indexed"
-            rows.append([rel, path.suffix.lower().lstrip(".") or "-", _size(path.stat().st_size), status])
+            rows.append([printable(rel), printable(path.suffix.lower().lstrip(".")) or "-",
+                         _size(path.stat().st_size), status])
         return rows
 
     def names(self) -> list[str]:
-        """Relative names of the visible files (choices for "remove")."""
-        return [p.relative_to(self.root).as_posix() for p in self._visible_files()]
+        """Relative names of the visible files as the page shows them (choices for
+        "remove"): undecodable bytes, controls and bidi overrides escaped
+        (:func:`rag.safety.printable`), so every name can be shown and told apart."""
+        return [printable(p.relative_to(self.root).as_posix()) for p in self._visible_files()]
+
+    def real_name(self, shown: str) -> str | None:
+        """The corpus file's relative name for a name as :meth:`names` shows it."""
+        return next((rel for p in self._visible_files()
+                     if printable(rel := p.relative_to(self.root).as_posix()) == shown), None)
 
     def add(self, uploads: list[tuple[Path, str]], progress: Progress | None = None) -> Change:
         """Validate each ``(path, original name)``, move the good ones into the
@@ -135,12 +145,13 @@ class Corpus:
         :meth:`restore` undoes it."""
         progress = progress or (lambda f, msg: None)
         with self._lock:
-            if name not in self.names():
+            real = self.real_name(name)
+            if real is None:
                 raise UploadError(f"{name!r} is not a file in the corpus")
-            path = self._inside(name)
+            path = self._inside(real)
             if len(self.names()) == 1:
                 raise UploadError("that is the last file; the corpus cannot be empty")
-            entry = self.trash.put(path, name)
+            entry = self.trash.put(path, real)
             progress(0.3, "updating the index")
             try:
                 return build_index(self.settings, progress=True), entry
@@ -157,7 +168,7 @@ class Corpus:
                 raise UploadError("that file is no longer in the trash")
             dest = self._inside(entry.name)
             if dest.exists():
-                raise UploadError(f"{entry.name}: the corpus has a file of that name again; "
+                raise UploadError(f"{printable(entry.name)}: the corpus has a file of that name again; "
                                   "remove or rename it first")
             self.trash.take(entry_id, dest)
             progress(0.3, "updating the index")
@@ -202,7 +213,7 @@ class Corpus:
             raise UploadError(f"{name}: uploaded twice in one batch")
         shutil.copyfile(src, copy)
         try:
-            text = document_text(copy)
+            text = document_text(copy, budget=Budget.from_settings(self.settings))
         except (OSError, ValueError) as exc:
             raise UploadError(f"{name}: cannot read it ({exc})") from None
         if not text.strip():

@@ -13,6 +13,9 @@ import html
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
+
+from rag.safety import printable
 
 from .corpus import Corpus, UploadError
 from .handlers import Handlers
@@ -58,6 +61,12 @@ class CorpusPanel:
             return (status_html(["Choose one or more .txt, .md, .html or .pdf files first."], "error"),
                     gr.update(), *self.view())
         uploads = [(Path(f), Path(f).name) for f in files]
+        # Only what a client uploaded: a request may name any path (Gradio refuses those it did
+        # not upload; this refuses them again if that check is ever skipped).
+        folder = Path(get_upload_folder()).resolve()
+        if any(not p.resolve().is_relative_to(folder) for p, _ in uploads):
+            return status_html(["Refused: only files uploaded from this page can be added."], "error"), \
+                gr.update(), *self.view()
         try:
             change = self.corpus.add(uploads, progress=lambda f, msg: progress(f, desc=msg))
         except UploadError as exc:
@@ -72,7 +81,7 @@ class CorpusPanel:
             lines.append(f"Index updated: {len(r.files_added)} added, {len(r.files_updated)} updated, "
                          f"{r.chunks_embedded} chunks embedded, {r.chunks_total} in total ({r.seconds:.1f} s).")
         for entry in change.replaced:
-            lines.append(f"The previous {code(entry.name)} is in the trash (restore it from there).")
+            lines.append(f"The previous {code(printable(entry.name))} is in the trash (restore it from there).")
         for err in change.errors:
             lines.append("<b>Refused:</b> " + html.escape(self._public(err)))
         kind = "error" if change.errors and not change.added else "warn" if change.errors else "ok"
@@ -122,7 +131,7 @@ class CorpusPanel:
         except Exception as exc:
             return (status_html([html.escape(self._public(f"Nothing was restored: {exc}"))], "error"),
                     gr.update(), *self.view())
-        status = status_html([f"<b>Restored:</b> {code(entry.name)}; {report.chunks_embedded} chunks embedded, "
+        status = status_html([f"<b>Restored:</b> {code(printable(entry.name))}; {report.chunks_embedded} chunks embedded, "
                               f"{report.chunks_total} in total."])
         return status, gr.update(visible=False), *self.view()
 

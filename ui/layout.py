@@ -53,13 +53,13 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
         conv = gr.State(Conversation())  # copied per session: conversations never mix
         seen = gr.State(None)  # the corpus signature this page last showed
         undo_id = gr.State(None)  # the trash entry "Undo" restores
-        side = _sidebar(settings, h)
+        side = _sidebar(settings)
         gr.HTML(HEADER, padding=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 chat = _chat_tab(settings)
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
-                files = _corpus_tab(corpus)
+                files = _corpus_tab()
         inbox = gr.HTML("", html_template="", js_on_load=INBOX_JS, elem_id="rag-inbox", visible="hidden",
                         label="inbox")
         out_box = gr.HTML("", html_template="", js_on_load=OUTBOX_JS, elem_id="rag-outbox", visible="hidden",
@@ -99,7 +99,9 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
 
         # -- corpus ------------------------------------------------------------
         view = [files.table, files.remove_name, files.trash_choice, side.in_use, seen]
-        corpus_job = dict(concurrency_limit=1, concurrency_id="corpus", show_progress_on=[files.table])
+        # Several at once: each file is checked in its own parsing worker (a slow or hostile upload
+        # never holds up another user's), and Corpus serialises the writes to the index itself.
+        corpus_job = dict(concurrency_limit=4, concurrency_id="corpus", show_progress_on=[files.table])
         files.add.click(cp.upload, [files.upload], [files.status, files.upload, *view], api_name="upload",
                         **corpus_job).then(h.examples_update, None, [chat.chatbot], **private)
         files.remove.click(cp.confirm_remove, [files.remove_name], [files.status, files.confirm, files.confirm_text],
@@ -119,7 +121,7 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
     return demo
 
 
-def _sidebar(settings: Settings, h: Handlers) -> SimpleNamespace:
+def _sidebar(settings: Settings) -> SimpleNamespace:
     choices = [("Extractive — quotes, no model (offline)", "extractive")]
     if model_configured(settings):
         choices.append((f"Model — {settings.llm_model} (OpenAI-compatible)", "openai"))
@@ -138,7 +140,7 @@ def _sidebar(settings: Settings, h: Handlers) -> SimpleNamespace:
         top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, label="Top-k passages",
                           info="How many chunks retrieval hands to the answerer.")
         gr.HTML('<h2 class="rag-side-title">In use</h2>', padding=False)
-        in_use = gr.HTML(h.in_use_html(), elem_id="rag-in-use", js_on_load=None, label="in use")
+        in_use = gr.HTML("", elem_id="rag-in-use", js_on_load=None, label="in use")  # filled on load
     return SimpleNamespace(new=new, answerer=answerer, top_k=top_k, in_use=in_use)
 
 
@@ -172,11 +174,13 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                            sources=sources, details=details)
 
 
-def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
+def _corpus_tab() -> SimpleNamespace:
     mb = MAX_UPLOAD_BYTES // (1024 * 1024)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
-            table = gr.Dataframe(headers=["File", "Type", "Size", "Status"], value=corpus.files(), type="array",
+            # Empty until the page loads (cp.view): nothing of the corpus is in the page
+            # (or its API description) before sign-in.
+            table = gr.Dataframe(headers=["File", "Type", "Size", "Status"], value=[], type="array",
                                  interactive=False, label="Files in the corpus", elem_id="rag-files",
                                  show_search="search", wrap=True)
         with gr.Column(scale=2, min_width=300):
@@ -189,7 +193,7 @@ def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
             gr.HTML(f'<p class="rag-muted">{", ".join(UPLOAD_TYPES)} · up to {mb} MB each · a file with the '
                     "same name is replaced (the old one goes to the trash) · only new or changed chunks are "
                     "embedded.</p>", padding=False)
-            remove_name = gr.Dropdown(choices=corpus.names(), value=None, label="Remove a file",
+            remove_name = gr.Dropdown(choices=[], value=None, label="Remove a file",
                                       elem_id="rag-remove", allow_custom_value=True)
             remove = gr.Button("Remove from corpus…", variant="stop", elem_id="rag-remove-btn")
             with gr.Group(visible=False, elem_id="rag-confirm") as confirm:
@@ -200,8 +204,7 @@ def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
             status = gr.HTML("", elem_id="rag-corpus-status", js_on_load=None, padding=False, label="status")
             undo = gr.Button("Undo", visible=False, variant="secondary", elem_id="rag-undo")
             with gr.Accordion("Trash", open=False, elem_id="rag-trash"):
-                trash = [(e.label(), e.id) for e in corpus.trash.entries()]
-                trash_choice = gr.Dropdown(choices=trash, value=trash[0][1] if trash else None,
+                trash_choice = gr.Dropdown(choices=[], value=None,
                                            label="Removed files (kept in the index folder)",
                                            elem_id="rag-trash-choice", allow_custom_value=True)
                 restore = gr.Button("Restore to the corpus", elem_id="rag-restore")

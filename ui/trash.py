@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rag.safety import printable
+
 TRASH_DIR = "trash"
 
 
@@ -34,7 +36,7 @@ class TrashEntry:
 
     def label(self) -> str:
         """How the page lists it: "notes.md (removed 2026-11-22 10:04 UTC)"."""
-        return f"{self.name} (removed {self.removed[:16].replace('T', ' ')} UTC)"
+        return f"{printable(self.name)} (removed {self.removed[:16].replace('T', ' ')} UTC)"
 
 
 class Trash:
@@ -51,7 +53,7 @@ class Trash:
                            now.isoformat(timespec="seconds"), path.stat().st_size)
         folder = self.root / entry.id
         folder.mkdir(parents=True)
-        (folder / "meta.json").write_text(json.dumps(entry.__dict__, ensure_ascii=False), encoding="utf-8")
+        (folder / "meta.json").write_text(json.dumps(entry.__dict__), encoding="utf-8")  # ASCII: names may hold undecodable bytes
         shutil.move(str(path), folder / "item")  # a rename when both are on one disk
         return entry
 

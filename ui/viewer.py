@@ -19,6 +19,7 @@ from pathlib import Path
 from rag import Answer, Citation
 from rag.finishing import balance_quotes
 from rag.loading import document_text
+from rag.safety import printable
 
 from .security import public_message
 
@@ -78,8 +79,8 @@ def citations_html(turn: int, answer: Answer | None) -> str:
     for c in answer.citations:
         heading = heading_for(answer, c)
         items.append(
-            f'<li>{cite_link(turn, c.marker, title=f"Open [{c.marker}] {c.source} in the viewer")}'
-            f'<span class="rag-file">{e(c.source)}</span>'
+            f'<li>{cite_link(turn, c.marker, title=f"Open [{c.marker}] {printable(c.source)} in the viewer")}'
+            f'<span class="rag-file">{e(printable(c.source))}</span>'
             + (f'<span class="rag-heading">{e(heading)}</span>' if heading else "")
             + f'<span class="rag-quote">{e(quote_preview(c.quote))}</span></li>')
     return f'<h2 class="rag-panel-title">Citations</h2><ol class="rag-citelist">{"".join(items)}</ol>'
@@ -104,13 +105,13 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
     back = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}">Back to the answer</a>'
             if turn is not None else "")
     head = (f'<div class="rag-viewer-head"><h2 class="rag-panel-title">Source</h2>'
-            f'<span class="rag-chip">[{citation.marker}]</span><span class="rag-file">{e(citation.source)}</span>'
+            f'<span class="rag-chip">[{citation.marker}]</span><span class="rag-file">{e(printable(citation.source))}</span>'
             f'<span class="rag-muted">characters {citation.start}–{citation.end}</span>{back}</div>'
             + (f'<div class="rag-heading-path" title="Section of the document">{e(heading)}</div>' if heading else ""))
     try:
-        text = document_text(resolve_source(corpus_dir, citation.source))
+        text = document_text(resolve_source(corpus_dir, citation.source), root=Path(corpus_dir))
     except (OSError, ValueError) as exc:
-        return head + _notice(public_message(f"Cannot open {citation.source}: {exc}"))
+        return head + _notice(public_message(f"Cannot open {printable(citation.source)}: {exc}"))
     if text[citation.start:citation.end] != citation.quote:
         # The file changed after indexing: show it, but do not pretend the quote is there.
         return head + _notice("This file changed since it was indexed; the quoted passage is no longer "
@@ -171,7 +172,7 @@ def sources_html(answer: Answer, turn: int | None = None) -> str:
         else:
             cited = '<span class="rag-muted">no</span>'
         lines.append(
-            f'<tr class="{"rag-cited" if r["markers"] else ""}"><td class="rag-file">{e(source)}</td>'
+            f'<tr class="{"rag-cited" if r["markers"] else ""}"><td class="rag-file">{e(printable(source))}</td>'
             f'<td class="rag-num" title="rank-fusion score {r["score"]:.4f}">{sim}</td>'
             f'<td class="rag-num">{r["n"]}</td><td class="rag-num">{cited}</td></tr>')
     lines.append("</tbody></table>")

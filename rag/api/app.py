@@ -23,7 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 
+from ..httpguard import Guard, loopback_hosts
 from ..indexing import build_index, open_collection
 from ..pipeline import _loading_part, ask, ask_stream, engine_for, validate_question
 from ..providers import make_chroma_client
@@ -62,6 +64,7 @@ def error_for(exc: BaseException) -> ApiError:
 
     Messages name no server path, URL or secret: the details go to the server log.
     """
+    from ..diskspace import NoSpace
     from ..health import IndexStoreError
     from ..loading import CorpusError
     from ..providers import ProviderError
@@ -75,6 +78,11 @@ def error_for(exc: BaseException) -> ApiError:
     if isinstance(exc, IndexMissing):
         return ApiError(503, "the index is empty: add documents to the corpus, then POST /v1/index",
                         type="server_error", code="index_missing")
+    if isinstance(exc, NoSpace):
+        ref = _log_error(exc)
+        return ApiError(507, f"no space left on the index folder's disk; the index is kept as it is: free some "
+                             f"space ({ref})", type="server_error",
+                        code="insufficient_storage")
     if isinstance(exc, CorpusError):
         return ApiError(409, "the corpus holds no indexable files (.txt .md .html .pdf)",
                         type="invalid_request_error", code="corpus_empty")
@@ -149,7 +157,13 @@ def create_app(settings: Settings):
         pool.close()
 
     # No /docs: Swagger UI loads its scripts from a CDN, and this server makes no outbound calls.
-    app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    # The guard (rag.httpguard) runs before any route: Host names when there is no key (DNS
+    # rebinding), cross-origin browser requests, JSON-only bodies (415), the body limit (413).
+    guard = Middleware(Guard, allowed_hosts=None if settings.api_key else
+                       loopback_hosts(settings.serve_host, settings.host_names),
+                       body_limit=lambda path: MAX_BODY_BYTES)
+    app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  middleware=[guard])
     app.state.pool = pool
 
     def error_response(err: ApiError) -> JSONResponse:

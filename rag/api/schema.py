@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from ..safety import printable
 from ..types import Answer
 
 # The history passed to ask(): only the last few turns matter for a follow-up
@@ -152,7 +153,10 @@ def sources_text(answer: Answer) -> str:
     """
     if not answer.citations:
         return ""
-    lines = [f'[{c.marker}] {c.source} ({c.start}-{c.end}): "{c.quote}"' for c in answer.citations]
+    # One line per source: a file name or quote with line breaks (or bidi controls) cannot
+    # forge another line of the list; the structured ``citations`` keep both verbatim.
+    lines = [f'[{c.marker}] {printable(c.source)} ({c.start}-{c.end}): "{" ".join(c.quote.split())}"'
+             for c in answer.citations]
     return "\n\n" + SOURCES_HEADING + "\n" + "\n".join(lines)
 
 

@@ -4,6 +4,8 @@
     RAG_API_KEY=$(openssl rand -hex 16) rag serve --host 0.0.0.0   # reachable from the network
 
 Anything but a loopback address needs ``RAG_API_KEY``, otherwise it refuses to start.
+Connections and requests follow the rules of :mod:`rag.httpguard` (timeouts,
+per-client limits, host names, JSON bodies, body size).
 
 >>> server = start_in_thread(create_app(Settings()), "127.0.0.1", 8091)  # doctest: +SKIP
 >>> server.stop()  # doctest: +SKIP
@@ -12,35 +14,23 @@ Anything but a loopback address needs ``RAG_API_KEY``, otherwise it refuses to s
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
-import threading
-import time
 
+from ..httpguard import RunningServer, is_loopback, server_config
 from ..indexing import build_index
 from ..pipeline import _loading_part, engine_for
 from ..settings import Settings, SettingsError
 from .app import create_app, index_status, model_ids
 
-CONNECTION_LIMIT = 512  # open connections; beyond it uvicorn answers 503 (the pool's 429 comes first)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (same rule as ``rag ui``).
-
-    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-    (True, True, False)
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name may resolve to a public interface
+__all__ = ["RunningServer", "check_access", "is_loopback", "main", "start_in_thread"]
 
 
 def check_access(host: str, settings: Settings) -> None:
-    """Refuse to serve beyond loopback without an API key."""
+    """Refuse to serve beyond loopback without an API key.
+
+    >>> check_access("127.0.0.1", Settings())
+    >>> check_access("0.0.0.0", Settings(api_key="k" * 16))
+    """
     if not is_loopback(host) and not settings.api_key:
         raise SettingsError(
             f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
@@ -48,35 +38,9 @@ def check_access(host: str, settings: Settings) -> None:
             "or bind to 127.0.0.1 (the default).")
 
 
-class RunningServer:
-    """A uvicorn server in a background thread (tests, benchmarks)."""
-
-    def __init__(self, app, host: str, port: int, connection_limit: int = CONNECTION_LIMIT) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                lifespan="on", server_header=False, timeout_keep_alive=5,
-                                limit_concurrency=connection_limit)
-        self.server = uvicorn.Server(config)
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self.server.run, name="rag-serve", daemon=True)
-
-    def start(self, timeout: float = 30.0) -> "RunningServer":
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start on {self.url}")
-            time.sleep(0.02)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout)
-
-
 def start_in_thread(app, host: str = "127.0.0.1", port: int = 8090) -> RunningServer:
-    """Serve ``app`` from a background thread; returns once it accepts connections."""
+    """Serve ``app`` from a background thread under the limits of
+    :mod:`rag.httpguard`; returns once it accepts connections."""
     return RunningServer(app, host, port).start()
 
 
@@ -126,6 +90,5 @@ def main(argv: list[str] | None = None) -> int:
     print(f"OpenAI-compatible API on http://{shown}:{settings.serve_port}/v1 "
           f"(models: {', '.join(model_ids(settings))}"
           f"{'; key required' if settings.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=settings.serve_port, log_level="warning", access_log=False,
-                server_header=False, timeout_keep_alive=5, limit_concurrency=CONNECTION_LIMIT)
+    uvicorn.Server(server_config(app, host, settings.serve_port)).run()
     return 0

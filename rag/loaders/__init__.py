@@ -37,8 +37,8 @@ def parse_text(text: str, suffix: str) -> Parsed:
     return parse_plain(text)
 
 
-def parse_pdf(path) -> Parsed:
-    """Parse a PDF file (raises ValueError with a short reason when unreadable)."""
+def parse_pdf(source) -> Parsed:
+    """Parse a PDF, a path or a binary file object (raises ValueError with a short reason when unreadable)."""
     from .pdf import parse_pdf as _parse
 
-    return _parse(path)
+    return _parse(source)

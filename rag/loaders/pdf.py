@@ -47,15 +47,16 @@ class _Line:
     last: bool
 
 
-def parse_pdf(path) -> Parsed:
-    """Blocks of a PDF file; ValueError with a short reason when it cannot be read."""
+def parse_pdf(source) -> Parsed:
+    """Blocks of a PDF (a path, or a binary file object such as the bytes the
+    loading budget read); ValueError with a short reason when it cannot be read."""
     try:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError:  # pragma: no cover - a core dependency
         raise ValueError("PDF support needs pypdf: pip install pypdf") from None
     try:
-        reader = PdfReader(str(Path(path)))
+        reader = PdfReader(source if hasattr(source, "read") else str(Path(source)))
         if reader.is_encrypted:
             raise ValueError("encrypted PDF")
         lines: list[_Line] = []
