@@ -54,11 +54,15 @@ class FileStat:
 @dataclass(frozen=True)
 class Recorded:
     """What the last run saw of one file: its stat key, the sha256 of its
-    text, and why it was skipped ("" when it was indexed)."""
+    text, why it was skipped ("" when it was indexed), the sources of the
+    documents inside it (a mail's attachments: ``mail.eml#report.pdf``), and
+    what of it was left out (source, reason): an attachment, scanned pages."""
 
     key: tuple[int, int, int]
     sha256: str
     skipped: str = ""
+    parts: tuple[str, ...] = ()
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,11 @@ def state_path(settings: Settings) -> Path:
 
 
 def plan_changes(settings: Settings, files: list[FileStat], generation: str | None, fingerprint: str,
-                 *, full_check: bool = False) -> ChangePlan:
-    """Split ``files`` into changed and unchanged using the last run's record."""
-    recorded, reason = _load(settings, generation, fingerprint)
+                 *, full_check: bool = False, readers: str = "") -> ChangePlan:
+    """Split ``files`` into changed and unchanged using the last run's record.
+    ``readers`` says what this run can read (OCR or not): when it differs from
+    the last run's, every file is read again."""
+    recorded, reason = _load(settings, generation, fingerprint, readers)
     if full_check:
         recorded, reason = None, "full check requested"
     if recorded is None:
@@ -120,18 +126,21 @@ def plan_changes(settings: Settings, files: list[FileStat], generation: str | No
 
 
 def save_state(settings: Settings, generation: str | None, fingerprint: str,
-               entries: dict[str, Recorded], scan_started: float) -> None:
-    """Write the record for the next run (atomically: a crash leaves the old one)."""
+               entries: dict[str, Recorded], scan_started: float, *, readers: str = "",
+               skipped: list[tuple[str, str]] | None = None) -> None:
+    """Write the record for the next run (atomically: a crash leaves the old one);
+    ``skipped`` is the run's list of what it could not read (see :func:`last_skipped`)."""
     racy = int((scan_started - RACY_SECONDS) * 1e9)
     files = {}
     for source, r in entries.items():
         size, mtime_ns, ctime_ns = r.key
         if mtime_ns >= racy or ctime_ns >= racy:
             mtime_ns = -1  # never matches: read again next run
-        files[source] = [size, mtime_ns, ctime_ns, r.sha256, r.skipped]
+        files[source] = [size, mtime_ns, ctime_ns, r.sha256, r.skipped, list(r.parts), [list(n) for n in r.notes]]
     state = {"version": STATE_VERSION, "generation": generation, "fingerprint": fingerprint,
              "corpus_dir": str(settings.corpus_dir.resolve()), "collection": settings.collection,
-             "location": settings.index_location, "files": files}
+             "location": settings.index_location, "readers": readers,
+             "skipped": [list(s) for s in skipped or []], "files": files}
     path = state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -147,7 +156,21 @@ def forget_state(settings: Settings) -> None:
         pass
 
 
-def _load(settings: Settings, generation: str | None, fingerprint: str) -> tuple[dict | None, str]:
+def last_skipped(settings: Settings) -> list[tuple[str, str]]:
+    """(source, reason) of what the last index run could not read; [] when unknown.
+
+    >>> last_skipped(Settings(index_dir="/tmp/ix"))  # doctest: +SKIP
+    [('minutes.docx', 'not a valid .docx file (damaged, or not a zip archive)')]
+    """
+    try:
+        state = json.loads(state_path(settings).read_text(encoding="utf-8"))
+        return [(str(s), str(r)) for s, r in state.get("skipped") or []]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+
+
+def _load(settings: Settings, generation: str | None, fingerprint: str,
+          readers: str = "") -> tuple[dict | None, str]:
     path = state_path(settings)
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -158,14 +181,16 @@ def _load(settings: Settings, generation: str | None, fingerprint: str) -> tuple
         return None, "record unreadable"
     expected = {"version": STATE_VERSION, "generation": generation, "fingerprint": fingerprint,
                 "corpus_dir": str(settings.corpus_dir.resolve()), "collection": settings.collection,
-                "location": settings.index_location}
+                "location": settings.index_location, "readers": readers}
     stale = [k for k, v in expected.items() if state.get(k) != v]
     if stale or generation is None:
         # Most often "generation": another process (or an interrupted run of
         # another corpus) changed the store since this record was written.
         return None, f"record does not match the store ({', '.join(stale) or 'no generation'})"
     try:
-        return {s: Recorded((int(v[0]), int(v[1]), int(v[2])), str(v[3]), str(v[4]))
+        return {s: Recorded((int(v[0]), int(v[1]), int(v[2])), str(v[3]), str(v[4]),
+                            tuple(str(p) for p in (v[5] if len(v) > 5 else ())),
+                            tuple((str(a), str(b)) for a, b in (v[6] if len(v) > 6 else ())))
                 for s, v in state["files"].items()}, ""
     except (KeyError, TypeError, ValueError, IndexError):
         return None, "record malformed"

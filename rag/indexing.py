@@ -40,7 +40,7 @@ from .ingest import ingest
 from .lexicon import Lexicon, TokenStore, token_row
 from .lexicon import folder as lexicon_folder
 from .lexicon import rebuild as rebuild_lexicon
-from .loading import CorpusError, corpus_files
+from .loading import SUPPORTED_SUFFIXES, CorpusError, corpus_files, file_of, reader_signature
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
@@ -174,7 +174,7 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     paths, unsupported = corpus_files(settings.corpus_dir)
     if not paths:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} "
-                          "(supported: .txt .md .html .pdf)")
+                          f"(supported: {' '.join(SUPPORTED_SUFFIXES)})")
     files = filestate.stat_files(settings.corpus_dir, paths)
 
     check_folder(settings)
@@ -202,7 +202,9 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         filestate.forget_state(settings)
 
     generation = (collection.metadata or {}).get("rag_generation")
-    plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete)
+    readers = reader_signature(settings)
+    plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete,
+                                  readers=readers)
     if not plan.trusted:
         log.info("reading every file: %s", plan.reason)
     stored, removed = _stored_ids(collection, plan)
@@ -244,12 +246,13 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     if wrote:
         generation = uuid.uuid4().hex
         _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
-    filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started)
+    skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \
+        + [Skipped(src, why) for r in known.values() for src, why in r.notes] + result.skipped
+    skipped.sort(key=lambda s: s.source)
+    filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started, readers=readers,
+                         skipped=[(s.source, s.reason) for s in skipped])
     _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp)
 
-    skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \
-        + result.skipped
-    skipped.sort(key=lambda s: s.source)
     report = IndexReport(
         location=settings.index_location, files_added=sorted(result.added),
         files_updated=sorted(result.updated), files_removed=sorted([s for s in removed if stored.get(s)]
@@ -274,16 +277,18 @@ def _stored_ids(collection, plan: filestate.ChangePlan) -> tuple[dict[str, set[s
     the files that are gone; and the sources that are gone. Without a trusted
     record that is every source in the store (ids and metadata only, no texts)."""
     stored: dict[str, set[str]] = {}
+    # Keyed by file: a mail's chunks and its attachments' (mail.eml#report.pdf) are one file's.
     if not plan.trusted:
         for cid, _, meta in _records(collection, ["metadatas"]):
-            stored.setdefault(meta["source"], set()).add(cid)
+            stored.setdefault(file_of(meta["source"]), set()).add(cid)
         present = {f.source for f in plan.changed}
         return stored, sorted(s for s in stored if s not in present)
-    wanted = [f.source for f in plan.changed] + list(plan.removed)
+    files = [f.source for f in plan.changed] + list(plan.removed)
+    wanted = [s for f in files for s in (f, *(plan.recorded[f].parts if f in plan.recorded else ()))]
     for i in range(0, len(wanted), 200):
         got = collection.get(where={"source": {"$in": wanted[i:i + 200]}}, include=["metadatas"])
         for cid, meta in zip(got["ids"], got["metadatas"]):
-            stored.setdefault(meta["source"], set()).add(cid)
+            stored.setdefault(file_of(meta["source"]), set()).add(cid)
     return stored, list(plan.removed)
 
 

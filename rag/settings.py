@@ -44,6 +44,13 @@ class Settings:
     # RAG_CHROMA_TIMEOUT: seconds per request to a Chroma server; a frozen server fails instead of hanging.
     chroma_timeout: float = 30.0
     collection: str = "corpus"
+    # RAG_OCR: read scanned PDF pages and images with Tesseract when it is installed; false skips them.
+    ocr: bool = True
+    # RAG_PARSE_TIMEOUT / RAG_PARSE_MEMORY_MB: the budget of one file in the formats read in a child
+    # process (office documents, e-books, mail, images); a file over it is skipped and named.
+    # Each page read by OCR adds 120 s to the file's time.
+    parse_timeout: float = 60.0
+    parse_memory_mb: int = 2048
     chunk_size: int = 800
     chunk_overlap: int = 120
     top_k: int = 6
@@ -154,6 +161,10 @@ def _validate(s: Settings) -> None:
     def fail(name: str, msg: str) -> None:
         raise SettingsError(f"RAG_{name.upper()}={getattr(s, name)!r} is invalid: {msg}")
 
+    if not 0 < s.parse_timeout <= 86400:
+        fail("parse_timeout", "must be positive seconds (at most a day)")
+    if not 64 <= s.parse_memory_mb <= 1_048_576:
+        fail("parse_memory_mb", "must be between 64 and 1048576 MB")
     if s.chunk_size < 100 or s.chunk_size > 20000:
         fail("chunk_size", "must be between 100 and 20000 characters")
     if s.chunk_overlap < 0 or s.chunk_overlap >= s.chunk_size:

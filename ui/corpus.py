@@ -202,7 +202,7 @@ class Corpus:
             raise UploadError(f"{name}: uploaded twice in one batch")
         shutil.copyfile(src, copy)
         try:
-            text = document_text(copy)
+            text = document_text(copy, self.settings)
         except (OSError, ValueError) as exc:
             raise UploadError(f"{name}: cannot read it ({exc})") from None
         if not text.strip():
