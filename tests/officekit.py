@@ -254,7 +254,9 @@ def zip_bomb(path: Path, like: Path, member: str, gigabytes: float = 2.0) -> Pat
     with zipfile.ZipFile(like) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             if info.filename == member:
-                with dst.open(zipfile.ZipInfo(member), "w", force_zip64=True) as f:
+                bomb = zipfile.ZipInfo(member)
+                bomb.compress_type = zipfile.ZIP_DEFLATED
+                with dst.open(bomb, "w", force_zip64=True) as f:
                     block = b"\x00" * (1 << 24)
                     for _ in range(size // len(block)):
                         f.write(block)

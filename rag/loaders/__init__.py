@@ -36,7 +36,8 @@ FORMATS = {
 def precheck(path) -> None:
     """Cheap checks that need no parser (ValueError with the reason): a zip
     archive of sane unpacked size for office files and e-books, an image that
-    starts like its type, no NUL bytes in text formats, headers first in a mail."""
+    starts like its type, a PDF header, no NUL bytes in text formats, headers
+    first in a mail."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".docx", ".pptx", ".xlsx", ".odt", ".epub"):
@@ -46,7 +47,10 @@ def precheck(path) -> None:
         return
     with open(path, "rb") as f:
         head = f.read(8192)
-    if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+    if suffix == ".pdf":
+        if b"%PDF-" not in head[:1024]:
+            raise ValueError("not a PDF (no %PDF header: damaged, or another format)")
+    elif suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
         from .ocr import check_magic
 
         check_magic(head, suffix)
@@ -66,6 +70,7 @@ def parse_path(path, options: ReadOptions | None = None, depth: int = 0) -> Pars
     path = Path(path)
     options = options or ReadOptions()
     suffix = path.suffix.lower()
+    precheck(path)
     if suffix == ".pdf":
         from .pdf import parse_pdf as _pdf
 

@@ -24,6 +24,8 @@ def parse_odt(path) -> Parsed:
         raise ValueError("OpenDocument support needs odfpy: pip install odfpy") from None
     try:
         body = load(str(path)).text
+    except MemoryError:
+        raise
     except Exception as exc:  # odfpy raises assorted errors on damaged files
         raise ValueError(f"unreadable .odt ({type(exc).__name__}: {str(exc)[:120]})") from None
     out = TextBuilder()

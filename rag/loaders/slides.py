@@ -44,7 +44,7 @@ def parse_pptx(path) -> Parsed:
                     for p in paragraphs:
                         out.add("paragraph", p)
                     out.pop_context(mark)
-    except ValueError:
+    except (ValueError, MemoryError):
         raise
     except Exception as exc:  # python-pptx raises assorted errors on damaged parts
         raise ValueError(f"unreadable .pptx ({type(exc).__name__}: {str(exc)[:120]})") from None

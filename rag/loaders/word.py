@@ -29,6 +29,8 @@ def parse_docx(path) -> Parsed:
     try:
         document = docx.Document(str(path))
         items = list(document.iter_inner_content())
+    except MemoryError:
+        raise
     except Exception as exc:  # python-docx raises assorted errors on damaged parts
         raise ValueError(f"unreadable .docx ({type(exc).__name__}: {str(exc)[:120]})") from None
     out = TextBuilder()
