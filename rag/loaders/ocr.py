@@ -144,6 +144,9 @@ def _run(cmd: list[str], seconds: float, what: str) -> str:
     except OSError as exc:
         raise ValueError(f"{what} could not start ({exc.strerror or exc})") from None
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        err = proc.stderr.decode("utf-8", "replace")
+        if "language" in err.lower():  # Tesseract without its English data
+            raise ValueError(f"{what} failed: Tesseract has no English language data ({INSTALL})")
+        lines = [ln for ln in err.splitlines() if ln.strip()]
         raise ValueError(f"{what} failed ({lines[-1][:160] if lines else f'exit status {proc.returncode}'})")
     return proc.stdout.decode("utf-8", "replace")
