@@ -138,10 +138,11 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
 def level(cosine: float) -> str:
     """"high", "medium" or "low" for a cosine similarity (absolute, not relative).
 
-    >>> level(0.61), level(0.35), level(0.04)
-    ('high', 'medium', 'low')
+    >>> level(0.61), level(0.35), level(0.04), level(-0.05)
+    ('high', 'medium', 'low', 'low')
     """
-    return next(name for floor, name in LEVELS if cosine >= floor)
+    # A cosine can be negative (a table row far from the question): low, not an error.
+    return next((name for floor, name in LEVELS if cosine >= floor), "low")
 
 
 def sources_html(answer: Answer, turn: int | None = None) -> str:
