@@ -193,3 +193,31 @@ def test_damage_inside_a_valid_zip_is_named(tmp_path):
     reasons = index_and_check(corpus, tmp_path)
     assert reasons["broken.docx"].startswith("unreadable .docx (")
     assert reasons["empty.xlsx"].startswith("unreadable .xlsx (")
+
+
+@pytest.mark.parametrize("name,make,member", [
+    ("evil.docx", make_docx, "word/document.xml"),
+    ("evil.xlsx", make_xlsx, "xl/sharedStrings.xml"),
+    ("evil.pptx", make_pptx, "ppt/slides/slide1.xml"),
+    ("evil.odt", make_odt, "content.xml"),
+    ("evil.epub", make_epub, "EPUB/chap_1.xhtml"),
+])
+def test_external_entities_never_read_files_outside_the_corpus(tmp_path, name, make, member):
+    """XXE: a part declares an entity that points at a file on the server; it is never expanded."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-XXE-LEAK", encoding="utf-8")
+    corpus = corpus_with(tmp_path)
+    like = make(tmp_path / f"like{Path(name).suffix}")
+    dtd = f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+    with zipfile.ZipFile(like) as src, zipfile.ZipFile(corpus / name, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == member:
+                text = re.sub(r"^(<\?xml[^>]*\?>)?", lambda m: (m.group(0) or "") + dtd, data.decode(), count=1)
+                text, n = re.subn(r">([A-Z][a-z]+)", r">&xxe;\1", text, count=1)
+                assert n == 1
+                data = text.encode()
+            dst.writestr(info, data)
+    docs, skipped = load_corpus(corpus, Settings(corpus_dir=corpus))
+    assert not any("TOPSECRET" in d.text for d in docs)
+    assert name in {d.source for d in docs} | {x.source for x in skipped}
