@@ -7,6 +7,7 @@ a huge attachment, damaged files)."""
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -265,22 +266,26 @@ def zip_bomb(path: Path, like: Path, member: str, gigabytes: float = 2.0) -> Pat
     return path
 
 
-def million_empty_rows(path: Path, like: Path, rows: int = 1_000_000) -> Path:
-    """An .xlsx whose first sheet declares A1:XFD1048576 and holds a million empty rows after its data."""
+def rewrite_zip(path: Path, like: Path, member: str, change) -> Path:
+    """A copy of the archive ``like`` with ``member`` replaced by ``change(its bytes)``."""
     with zipfile.ZipFile(like) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        assert member in src.namelist(), member
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                start = text.count("<row ") + 1
-                filler = "".join(f'<row r="{i}"><c r="A{i}"/></row>' for i in range(start, start + rows))
-                text = text.replace("</sheetData>", filler + "</sheetData>")
-                import re
-
-                text = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', text)
-                data = text.encode()
-            dst.writestr(info, data)
+            dst.writestr(info.filename, change(data) if info.filename == member else data)
     return path
+
+
+def million_empty_rows(path: Path, like: Path, rows: int = 1_000_000) -> Path:
+    """An .xlsx whose first sheet declares A1:XFD1048576 and holds a million empty rows after its data."""
+    def fill(data: bytes) -> bytes:
+        text = data.decode()
+        start = text.count("<row ") + 1
+        filler = "".join(f'<row r="{i}"><c r="A{i}"/></row>' for i in range(start, start + rows))
+        text = text.replace("</sheetData>", filler + "</sheetData>")
+        return re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', text).encode()
+
+    return rewrite_zip(path, like, "xl/worksheets/sheet1.xml", fill)
 
 
 def corrupt(path: Path, data: bytes) -> Path:

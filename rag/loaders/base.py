@@ -10,6 +10,7 @@ keeping the heading path of each block.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -57,6 +58,19 @@ class ReadOptions:
     ocr: bool = True
     ocr_page_seconds: float = 120.0
     on_ocr_page: Callable[[], None] | None = field(default=None, compare=False)
+
+
+@contextlib.contextmanager
+def parser_errors(kind: str):
+    """Turn whatever a third-party parser raises on a damaged file into a
+    ValueError "unreadable .docx (KeyError: ...)"; MemoryError passes (the
+    reading budget reports it)."""
+    try:
+        yield
+    except (ValueError, MemoryError):
+        raise
+    except Exception as exc:  # parsers raise assorted errors on damaged parts
+        raise ValueError(f"unreadable {kind} ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def row_text(header: list[str] | None, cells: list[str]) -> str:

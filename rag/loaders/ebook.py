@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 import warnings
 
-from .base import Parsed, TextBuilder
+from .base import Parsed, TextBuilder, parser_errors
 from .html import parse_html
 from .zipguard import check_zip
 
@@ -20,12 +20,10 @@ from .zipguard import check_zip
 def parse_epub(path) -> Parsed:
     """Blocks of an .epub file; ValueError with a short reason when it cannot be read."""
     check_zip(path, ".epub")
-    try:
-        import ebooklib
-        from ebooklib import epub
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ValueError("E-book support needs ebooklib: pip install ebooklib") from None
-    try:
+    import ebooklib
+    from ebooklib import epub
+
+    with parser_errors(".epub"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ebooklib warns about its own option defaults
             book = epub.read_epub(str(path), {"ignore_ncx": False})
@@ -36,10 +34,6 @@ def parse_epub(path) -> Parsed:
             if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
                 continue
             chapters.append((item.get_name(), item.get_content()))
-    except MemoryError:
-        raise
-    except Exception as exc:  # ebooklib raises assorted errors on damaged books
-        raise ValueError(f"unreadable .epub ({type(exc).__name__}: {str(exc)[:120]})") from None
     out = TextBuilder()
     for name, content in chapters:
         chapter = parse_html(_decode(content))
@@ -47,9 +41,7 @@ def parse_epub(path) -> Parsed:
             continue
         if not any(b.kind == "heading" for b in chapter.blocks) and titles.get(name):
             out.heading(titles[name], 1)
-            out.extend(chapter, base_level=1)
-        else:
-            out.extend(chapter)
+        out.extend(chapter)
     return out.build()
 
 

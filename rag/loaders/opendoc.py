@@ -8,7 +8,7 @@ in document order. Footnotes, comments and frames are left out.
 
 from __future__ import annotations
 
-from .base import Parsed, TextBuilder, add_table
+from .base import Parsed, TextBuilder, add_table, parser_errors
 from .zipguard import check_zip
 
 _SKIP = {"note", "annotation", "tracked-changes", "frame", "sequence-decls", "variable-decls",
@@ -18,20 +18,14 @@ _SKIP = {"note", "annotation", "tracked-changes", "frame", "sequence-decls", "va
 def parse_odt(path) -> Parsed:
     """Blocks of an .odt file; ValueError with a short reason when it cannot be read."""
     check_zip(path, ".odt")
-    try:
-        from odf.opendocument import load
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ValueError("OpenDocument support needs odfpy: pip install odfpy") from None
-    try:
+    from odf.opendocument import load
+
+    with parser_errors(".odt"):
         body = load(str(path)).text
-    except MemoryError:
-        raise
-    except Exception as exc:  # odfpy raises assorted errors on damaged files
-        raise ValueError(f"unreadable .odt ({type(exc).__name__}: {str(exc)[:120]})") from None
-    out = TextBuilder()
-    shift = 1 if any(_name(el) == "p" and _style(el) == "Title" for el in _walk(body)) else 0
-    _children(out, body, shift, in_list=False)
-    return out.build()
+        out = TextBuilder()
+        shift = 1 if any(_name(el) == "p" and _style(el) == "Title" for el in _walk(body)) else 0
+        _children(out, body, shift, in_list=False)
+        return out.build()
 
 
 def _children(out: TextBuilder, element, shift: int, in_list: bool) -> None:

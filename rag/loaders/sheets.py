@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from .base import Parsed, TextBuilder, clean_inline, row_text
+from .base import Parsed, TextBuilder, clean_inline, parser_errors, row_text
 from .zipguard import check_zip
 
 MAX_ROWS = 100_000  # rows read per file, empty ones included (a sheet of a million empty rows)
@@ -34,14 +34,12 @@ _NUMERIC = re.compile(r"^[\s$€£¥%+\-.,\d]+$")
 def parse_xlsx(path) -> Parsed:
     """Blocks of an .xlsx workbook; ValueError with a short reason when it cannot be read."""
     check_zip(path, ".xlsx")
-    try:
-        import openpyxl
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ValueError("Excel support needs openpyxl: pip install openpyxl") from None
+    import openpyxl
+
     out = TextBuilder()
     skipped: list[tuple[str, str]] = []
     budget = [MAX_ROWS]
-    try:
+    with parser_errors(".xlsx"):
         wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
         try:
             for ws in wb.worksheets:
@@ -56,10 +54,6 @@ def parse_xlsx(path) -> Parsed:
                 _table(out, rows, budget, skipped, f"sheet {ws.title!r}")
         finally:
             wb.close()
-    except (ValueError, MemoryError):
-        raise
-    except Exception as exc:  # openpyxl raises assorted errors on damaged parts
-        raise ValueError(f"unreadable .xlsx ({type(exc).__name__}: {str(exc)[:120]})") from None
     parsed = out.build()
     return Parsed(parsed.text, parsed.blocks, skipped=tuple(skipped))
 

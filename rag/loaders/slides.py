@@ -10,23 +10,21 @@ as rows labelled with their header row, and the speaker notes under the term
 
 from __future__ import annotations
 
-from .base import Parsed, TextBuilder, add_table, clean_inline
+from .base import Parsed, TextBuilder, add_table, clean_inline, parser_errors
 from .zipguard import check_zip
 
 
 def parse_pptx(path) -> Parsed:
     """Blocks of a .pptx file; ValueError with a short reason when it cannot be read."""
     check_zip(path, ".pptx")
-    try:
-        import pptx
-        from pptx.enum.shapes import PP_PLACEHOLDER
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ValueError("PowerPoint support needs python-pptx: pip install python-pptx") from None
+    import pptx
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
     titles = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.VERTICAL_TITLE}
     bodies = {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT, PP_PLACEHOLDER.VERTICAL_BODY,
               PP_PLACEHOLDER.VERTICAL_OBJECT}
     out = TextBuilder()
-    try:
+    with parser_errors(".pptx"):
         deck = pptx.Presentation(str(path))
         for n, slide in enumerate(deck.slides, start=1):
             shapes = _reading_order(slide.shapes)
@@ -44,10 +42,6 @@ def parse_pptx(path) -> Parsed:
                     for p in paragraphs:
                         out.add("paragraph", p)
                     out.pop_context(mark)
-    except (ValueError, MemoryError):
-        raise
-    except Exception as exc:  # python-pptx raises assorted errors on damaged parts
-        raise ValueError(f"unreadable .pptx ({type(exc).__name__}: {str(exc)[:120]})") from None
     return out.build()
 
 

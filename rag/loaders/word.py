@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Parsed, TextBuilder, add_table
+from .base import Parsed, TextBuilder, add_table, parser_errors
 from .zipguard import check_zip
 
 _HEADING = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
@@ -21,40 +21,33 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def parse_docx(path) -> Parsed:
     """Blocks of a .docx file; ValueError with a short reason when it cannot be read."""
     check_zip(path, ".docx")
-    try:
-        import docx
-        from docx.table import Table
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ValueError("Word support needs python-docx: pip install python-docx") from None
-    try:
+    import docx
+    from docx.table import Table
+
+    with parser_errors(".docx"):
         document = docx.Document(str(path))
         items = list(document.iter_inner_content())
-    except MemoryError:
-        raise
-    except Exception as exc:  # python-docx raises assorted errors on damaged parts
-        raise ValueError(f"unreadable .docx ({type(exc).__name__}: {str(exc)[:120]})") from None
-    out = TextBuilder()
-    styled = [(item, _style_chain(item)) for item in items if not isinstance(item, Table)]
-    # A document with a Title paragraph puts its Heading 1s under it.
-    shift = 1 if any(names and names[0] == "title" for _, names in styled) else 0
-    for item in items:
-        if isinstance(item, Table):
-            add_table(out, _table_rows(item))
-            continue
-        text = item.text
-        if not text.strip():
-            continue
-        names = _style_chain(item)
-        level = _heading_level(item, names)
-        if names and names[0] == "title":
-            out.heading(text, 1)
-        elif level:
-            out.heading(text, min(level + shift, 6))
-        elif _is_list_item(item, names):
-            out.add("list_item", text)
-        else:
-            out.add("paragraph", text)
-    return out.build()
+        out = TextBuilder()
+        chains = [[] if isinstance(item, Table) else _style_chain(item) for item in items]
+        # A document with a Title paragraph puts its Heading 1s under it.
+        shift = 1 if any(names[:1] == ["title"] for names in chains) else 0
+        for item, names in zip(items, chains):
+            if isinstance(item, Table):
+                add_table(out, _table_rows(item))
+                continue
+            text = item.text
+            if not text.strip():
+                continue
+            level = _heading_level(item, names)
+            if names and names[0] == "title":
+                out.heading(text, 1)
+            elif level:
+                out.heading(text, min(level + shift, 6))
+            elif _is_list_item(item, names):
+                out.add("list_item", text)
+            else:
+                out.add("paragraph", text)
+        return out.build()
 
 
 def _style_chain(paragraph) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from officekit import (corrupt, make_csv, make_docx, make_eml, make_epub, make_odt, make_png, make_pptx, make_tsv,
-                       make_xlsx, million_empty_rows, zip_bomb)
+                       make_xlsx, million_empty_rows, rewrite_zip, zip_bomb)
 
 from rag import Settings, ask, build_index
 from rag.loading import load_corpus
@@ -42,14 +42,15 @@ def index_and_check(corpus: Path, tmp_path: Path, **settings) -> dict[str, str]:
     return {x.source: x.reason for x in report.skipped}
 
 
-@pytest.mark.parametrize("name,make,member", [
-    ("bomb.docx", make_docx, "word/document.xml"),
-    ("bomb.xlsx", make_xlsx, "xl/worksheets/sheet1.xml"),
-    ("bomb.pptx", make_pptx, "ppt/slides/slide1.xml"),
-    ("bomb.odt", make_odt, "content.xml"),
-    ("bomb.epub", make_epub, "EPUB/chap_1.xhtml"),
-])
-def test_zip_bombs_are_named_and_never_unpacked(tmp_path, name, make, member):
+# The zip-based formats, each with a part its parser reads.
+ZIP_FORMATS = [(".docx", make_docx, "word/document.xml"), (".xlsx", make_xlsx, "xl/worksheets/sheet1.xml"),
+               (".pptx", make_pptx, "ppt/slides/slide1.xml"), (".odt", make_odt, "content.xml"),
+               (".epub", make_epub, "EPUB/chap_1.xhtml")]
+
+
+@pytest.mark.parametrize("suffix,make,member", ZIP_FORMATS)
+def test_zip_bombs_are_named_and_never_unpacked(tmp_path, suffix, make, member):
+    name = f"bomb{suffix}"
     corpus = corpus_with(tmp_path)
     like = make(tmp_path / f"like{Path(name).suffix}")
     assert member in zipfile.ZipFile(like).namelist()
@@ -91,9 +92,7 @@ def test_a_file_over_the_memory_cap_is_stopped_and_named(tmp_path):
     body = b"".join([b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
                      b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>',
                      paragraph * (240 * 2**20 // len(paragraph)), b"</w:body></w:document>"])
-    with zipfile.ZipFile(like) as src, zipfile.ZipFile(corpus / "huge.docx", "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, body if info.filename == "word/document.xml" else src.read(info.filename))
+    rewrite_zip(corpus / "huge.docx", like, "word/document.xml", lambda _: body)
     del body
     reasons = index_and_check(corpus, tmp_path, parse_memory_mb=256, parse_timeout=120)
     assert "256 MB" in reasons["huge.docx"] and "RAG_PARSE_MEMORY_MB" in reasons["huge.docx"], reasons
@@ -183,10 +182,7 @@ def test_damage_inside_a_valid_zip_is_named(tmp_path):
     """The archive opens, but a part is not what the format needs."""
     corpus = corpus_with(tmp_path)
     like = make_docx(tmp_path / "like.docx")
-    with zipfile.ZipFile(like) as src, zipfile.ZipFile(corpus / "broken.docx", "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            dst.writestr(info.filename, b"<w:document>not closed" if info.filename == "word/document.xml" else data)
+    rewrite_zip(corpus / "broken.docx", like, "word/document.xml", lambda _: b"<w:document>not closed")
     with zipfile.ZipFile(tmp_path / "x.xlsx", "w") as z:
         z.writestr("hello.txt", "an archive, but no workbook in it")
     (corpus / "empty.xlsx").write_bytes((tmp_path / "x.xlsx").read_bytes())
@@ -195,29 +191,22 @@ def test_damage_inside_a_valid_zip_is_named(tmp_path):
     assert reasons["empty.xlsx"].startswith("unreadable .xlsx (")
 
 
-@pytest.mark.parametrize("name,make,member", [
-    ("evil.docx", make_docx, "word/document.xml"),
-    ("evil.xlsx", make_xlsx, "xl/sharedStrings.xml"),
-    ("evil.pptx", make_pptx, "ppt/slides/slide1.xml"),
-    ("evil.odt", make_odt, "content.xml"),
-    ("evil.epub", make_epub, "EPUB/chap_1.xhtml"),
-])
-def test_external_entities_never_read_files_outside_the_corpus(tmp_path, name, make, member):
+@pytest.mark.parametrize("suffix,make,member", ZIP_FORMATS)
+def test_external_entities_never_read_files_outside_the_corpus(tmp_path, suffix, make, member):
     """XXE: a part declares an entity that points at a file on the server; it is never expanded."""
+    name = f"evil{suffix}"
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET-XXE-LEAK", encoding="utf-8")
     corpus = corpus_with(tmp_path)
     like = make(tmp_path / f"like{Path(name).suffix}")
     dtd = f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>'
-    with zipfile.ZipFile(like) as src, zipfile.ZipFile(corpus / name, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == member:
-                text = re.sub(r"^(<\?xml[^>]*\?>)?", lambda m: (m.group(0) or "") + dtd, data.decode(), count=1)
-                text, n = re.subn(r">([A-Z][a-z]+)", r">&xxe;\1", text, count=1)
-                assert n == 1
-                data = text.encode()
-            dst.writestr(info, data)
+    def plant(data: bytes) -> bytes:
+        text = re.sub(r"^(<\?xml[^>]*\?>)?", lambda m: (m.group(0) or "") + dtd, data.decode(), count=1)
+        text, n = re.subn(r">([A-Z][a-z]+)", r">&xxe;\1", text, count=1)
+        assert n == 1
+        return text.encode()
+
+    rewrite_zip(corpus / name, like, member, plant)
     docs, skipped = load_corpus(corpus, Settings(corpus_dir=corpus))
     assert not any("TOPSECRET" in d.text for d in docs)
     assert name in {d.source for d in docs} | {x.source for x in skipped}
