@@ -42,7 +42,7 @@ class BudgetedParser:
     def __init__(self, seconds: float, memory_mb: int, options: ReadOptions) -> None:
         self.seconds, self.memory_mb, self.options = seconds, memory_mb, options
         self._proc: subprocess.Popen | None = None
-        self._buffer = b""
+        self._buffer = bytearray()
 
     def __enter__(self) -> "BudgetedParser":
         return self
@@ -73,7 +73,11 @@ class BudgetedParser:
                 why = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
                 raise ValueError(f"the reader stopped ({why}): a damaged or hostile file, or over the "
                                  f"{self.memory_mb} MB memory limit (RAG_PARSE_MEMORY_MB)")
-            msg = json.loads(line)
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                self._kill()
+                raise ValueError("the reader process answered with garbage") from None
             if "page" in msg:
                 deadline += self.options.ocr_page_seconds
                 allowed += self.options.ocr_page_seconds
@@ -102,25 +106,27 @@ class BudgetedParser:
                 [sys.executable, "-c", _CHILD, str(self.memory_mb), str(Path(__file__).resolve().parent)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True, bufsize=0, env=env)
-            self._buffer = b""
+            self._buffer = bytearray()
         return self._proc
 
     def _readline(self, proc: subprocess.Popen, deadline: float) -> bytes | None:
         """The next line from the child; b"" when it died; None at the deadline."""
         fd = proc.stdout.fileno()
+        end = self._buffer.find(b"\n")
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
+            while end < 0:
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(timeout=left):
-                    if b"\n" in self._buffer:
-                        break
                     return None
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     return b""
+                start = len(self._buffer)  # a 50 MB answer: look for its end in the new bytes only
                 self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+                end = self._buffer.find(b"\n", start)
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
         return line
 
     def _kill(self) -> int:
@@ -176,8 +182,11 @@ def _serve(memory_mb: int) -> None:
             base = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         base = 0
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     limit = base + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)  # a lower cap set from outside stays
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
     def send(obj: dict) -> None:
         out.write(json.dumps(obj).encode() + b"\n")
