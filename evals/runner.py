@@ -103,7 +103,7 @@ def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: boo
     def corpus_text(source: str) -> str | None:
         if source not in texts:
             try:
-                texts[source] = document_text(settings.corpus_dir / source)
+                texts[source] = document_text(settings.corpus_dir / source, settings)
             except (OSError, ValueError):
                 texts[source] = None
         return texts[source]

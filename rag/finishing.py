@@ -152,7 +152,7 @@ def _complete_lead_ins(answer: Answer, settings: Settings) -> Answer:
         if seg.strip() != " ".join(c.quote.split()):
             continue  # a model's own words, not a quoted sentence
         nxt = segments[i + 1][1] if i + 1 < len(segments) else []
-        text = _document_text(settings.corpus_dir, c.source)
+        text = _document_text(settings, c.source)
         if text[c.start:c.end] != c.quote:
             continue  # the file changed since indexing: leave the citation as it is
         if nxt and nxt[0] in by_marker and by_marker[nxt[0]].source == c.source \
@@ -200,18 +200,20 @@ def _segments(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _document_text(corpus_dir: Path, source: str) -> str:
-    root = Path(corpus_dir).resolve()
+def _document_text(settings: Settings, source: str) -> str:
+    from .loading import split_source
+
+    root = Path(settings.corpus_dir).resolve()
     path = (root / source).resolve()
     if not path.is_relative_to(root):
         raise ValueError(f"{source!r} is outside the corpus")
-    st = path.stat()
-    return _cached_text(path, root, st.st_mtime_ns, st.st_size)
+    st = split_source(path)[0].stat()  # a mail's attachment (mail.eml#a.pdf) changes with the mail
+    return _cached_text(path, root, st.st_mtime_ns, st.st_size, settings)
 
 
 @lru_cache(maxsize=8)
-def _cached_text(path: Path, root: Path, mtime_ns: int, size: int) -> str:
+def _cached_text(path: Path, root: Path, mtime_ns: int, size: int, settings: Settings) -> str:
     # Parsing a PDF takes a second or more: not once per answer.
     from .loading import document_text
 
-    return document_text(path, root=root)
+    return document_text(path, settings, root=root)

@@ -38,7 +38,7 @@ from .chunking import CHUNKER_VERSION, blocks_from_meta
 from .diskspace import RESERVE, NoSpace, Room, estimate_bytes, free_bytes, full_disk_error, is_disk_full
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
-from .loading import CorpusError, corpus_files
+from .loading import SUPPORTED_SUFFIXES, CorpusError, corpus_files, file_of, reader_signature
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
@@ -174,16 +174,18 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     paths, unsupported = corpus_files(settings.corpus_dir, seen)
     if not paths:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} "
-                          "(supported: .txt .md .html .pdf)")
+                          f"(supported: {' '.join(SUPPORTED_SUFFIXES)})")
     files = filestate.stat_files(settings.corpus_dir, paths, seen)
 
     check_folder(settings)
     with index_lock(settings):
         if not (rebuild or full_check):
-            same = filestate.unchanged_report(settings, files, fingerprint(settings))
+            same = filestate.unchanged_report(settings, files, fingerprint(settings), reader_signature(settings))
             if same is not None:  # nothing to do, and Chroma was not even opened
-                skipped = sorted(list(unsupported) + [Skipped(s, r) for s, r in same.skipped.items()],
-                                 key=lambda s: s.source)
+                skipped = sorted(list(unsupported) + [Skipped(s, r) for s, r in same.skipped.items()]
+                                 + [Skipped(s, r) for s, r in same.notes], key=lambda s: s.source)
+                if [(s.source, s.reason) for s in skipped] != same.last_skipped:  # e.g. an unsupported file added
+                    filestate.remember_skipped(settings, [(s.source, s.reason) for s in skipped])
                 return IndexReport(location=settings.index_location, files_added=[], files_updated=[],
                                    files_removed=[], files_unchanged=same.files, skipped=skipped,
                                    chunks_embedded=0, units_embedded=0, chunks_removed=0,
@@ -236,7 +238,9 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         filestate.forget_state(settings)
 
     generation = (collection.metadata or {}).get("rag_generation")
-    plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete)
+    readers = reader_signature(settings)
+    plan = filestate.plan_changes(settings, files, generation, fp, full_check=full_check or incomplete,
+                                  readers=readers)
     if not plan.trusted:
         log.info("reading every file: %s", plan.reason)
     stored, removed = _stored_ids(settings, collection, plan, generation)
@@ -287,7 +291,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     if wrote:
         _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
 
-    skipped = list(unsupported) + [Skipped(s, r) for s, r in plan.unchanged_skipped.items()] + result.skipped
+    skipped = list(unsupported) + [Skipped(s, r) for s, r in plan.unchanged_skipped.items()] \
+        + [Skipped(src, why) for src, why in plan.unchanged_notes] + result.skipped
     skipped.sort(key=lambda s: s.source)
     report = IndexReport(
         location=settings.index_location, files_added=sorted(result.added),
@@ -306,7 +311,8 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         remember_clean(settings)
     # Last: the record (with its snapshot of the index files) is what the next run trusts.
     filestate.save_state(settings, generation, fp, result.recorded, scan_started, removed=removed,
-                         replace=not plan.trusted, chunks_total=report.chunks_total)
+                         replace=not plan.trusted, chunks_total=report.chunks_total, readers=readers,
+                         skipped=[(s.source, s.reason) for s in skipped])
     log.info("indexed: %s", report.summary().replace("\n", "; "))
     return report
 
@@ -317,19 +323,23 @@ def _stored_ids(settings: Settings, collection, plan: filestate.ChangePlan,
     the files that are gone; and the sources that are gone. Without a trusted
     record that is every source in the store (ids and metadata only, no texts)."""
     stored: dict[str, set[str]] = {}
+    # Keyed by file: a mail's chunks and its attachments' (mail.eml#report.pdf) are one file's.
     if not plan.trusted:
         for cid, _, meta in _records(collection, ["metadatas"]):
-            stored.setdefault(meta["source"], set()).add(cid)
+            stored.setdefault(file_of(meta["source"]), set()).add(cid)
         present = {f.source for f in plan.changed}
         return stored, sorted(s for s in stored if s not in present)
-    wanted = [f.source for f in plan.changed] + list(plan.removed)
+    files = [f.source for f in plan.changed] + list(plan.removed)
+    wanted = [s for f in files for s in (f, *(plan.recorded[f].parts if f in plan.recorded else ()))]
     known = _stored_in_lexicon(settings, generation, wanted)
     if known is not None:
-        return known, list(plan.removed)
+        for source, ids in known.items():
+            stored.setdefault(file_of(source), set()).update(ids)
+        return stored, list(plan.removed)
     for i in range(0, len(wanted), 200):
         got = collection.get(where={"source": {"$in": wanted[i:i + 200]}}, include=["metadatas"])
         for cid, meta in zip(got["ids"], got["metadatas"]):
-            stored.setdefault(meta["source"], set()).add(cid)
+            stored.setdefault(file_of(meta["source"]), set()).add(cid)
     return stored, list(plan.removed)
 
 

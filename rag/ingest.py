@@ -16,6 +16,7 @@ after all additions, so an interruption never leaves a file with no chunks.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import sys
@@ -30,8 +31,7 @@ import numpy as np
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .lexicon_writer import token_row
-from .loaders.budget import Budget
-from .loading import load_document
+from .loading import FileReader, load_file
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
@@ -155,45 +155,61 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
                 stop: threading.Event) -> None:
-    budget = Budget.from_settings(settings)
-    for f in files:
-        if stop.is_set():
-            return
-        loaded = load_document(root, f.source, budget)
-        if isinstance(loaded, Skipped):
-            log.warning("skipped %s: %s", printable(loaded.source), loaded.reason)
-            result.skipped.append(loaded)
-            result.recorded[f.source] = Recorded(f.key, "", loaded.reason)
-            if stored.get(f.source):
-                result.stale_ids.extend(sorted(stored[f.source]))
-                result.removed.append(f.source)
-            continue
-        result.documents += 1
-        result.recorded[f.source] = Recorded(f.key, loaded.sha256)
-        old = stored.get(f.source, set())
-        before = recorded.get(f.source)
-        if old and before is not None and not before.skipped and before.sha256 == loaded.sha256:
-            result.unchanged += 1  # touched, not edited
-            continue
-        chunks = split_documents([loaded], settings.chunk_size, settings.chunk_overlap)
-        ids = {c.id for c in chunks}
-        # Each new chunk with its answer units (a list opening a chunk takes its lead-in from the one before).
-        new = [(c, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks) if c.id not in old]
-        result.token_rows.extend(token_row(c) for c, _ in new)
-        result.stale_ids.extend(sorted(old - ids))
-        if not old:
-            result.added.append(f.source)
-        elif old != ids:
-            result.updated.append(f.source)
-        else:
-            result.unchanged += 1
-        if new:
-            while not stop.is_set():
-                try:
-                    out.put(new, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
+    with FileReader(settings) as reader:
+        for f in files:
+            if stop.is_set():
+                return
+            _read_file(root, f, reader, stored, settings, recorded, result, out, stop)
+
+
+def _read_file(root: Path, f: FileStat, reader: FileReader, stored: dict[str, set[str]], settings: Settings,
+               recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
+               stop: threading.Event) -> None:
+    """One file: its documents (a mail's attachments too) chunked and queued
+    for embedding. ``stored`` holds chunk ids per file, attachments included."""
+    docs, lost = load_file(root, f.source, reader)
+    for s in lost:
+        log.warning("skipped %s: %s", printable(s.source), s.reason)
+    result.skipped.extend(lost)
+    notes = tuple((s.source, s.reason) for s in lost)
+    if not docs:
+        reason = next((s.reason for s in lost if s.source == f.source), "nothing in it could be read")
+        result.recorded[f.source] = Recorded(f.key, "", reason, notes=tuple(n for n in notes if n[0] != f.source))
+        if stored.get(f.source):
+            result.stale_ids.extend(sorted(stored[f.source]))
+            result.removed.append(f.source)
+        return
+    result.documents += 1
+    if len(docs) == 1 and docs[0].source == f.source:
+        sha = docs[0].sha256
+    else:  # the file's text and its attachments'
+        sha = hashlib.sha256("\x00".join(f"{d.source}\x00{d.sha256}" for d in docs).encode("utf-8")).hexdigest()
+    result.recorded[f.source] = Recorded(f.key, sha, parts=tuple(d.source for d in docs if d.source != f.source),
+                                         notes=notes)
+    old = stored.get(f.source, set())
+    before = recorded.get(f.source)
+    if old and before is not None and not before.skipped and before.sha256 == sha:
+        result.unchanged += 1  # touched, not edited
+        return
+    chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
+    ids = {c.id for c in chunks}
+    # Each new chunk with its answer units (a list opening a chunk takes its lead-in from the one before).
+    new = [(c, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks) if c.id not in old]
+    result.token_rows.extend(token_row(c) for c, _ in new)
+    result.stale_ids.extend(sorted(old - ids))
+    if not old:
+        result.added.append(f.source)
+    elif old != ids:
+        result.updated.append(f.source)
+    else:
+        result.unchanged += 1
+    if new:
+        while not stop.is_set():
+            try:
+                out.put(new, timeout=0.5)
+                break
+            except queue.Full:
+                continue
 
 
 def _write(collection, batch: list[Chunk], vectors, unit_store=None, unit_rows: dict | None = None) -> None:

@@ -1,11 +1,17 @@
-"""Loading: find corpus files and turn each into a :class:`Document`.
+"""Loading: find corpus files and turn each into :class:`Document` objects.
 
 A document's ``text`` is what citations point into. For ``.txt`` it is the
 file decoded as UTF-8 exactly as ``Path.read_text(encoding="utf-8")`` returns
 it, so ``Path(f).read_text(encoding="utf-8")[c.start:c.end] == c.quote``. For
-``.md``, ``.html`` and ``.pdf`` it is the rendered text (see
-:func:`document_text` and :mod:`rag.loaders`); ``Document.blocks`` describe its
-structure (headings, paragraphs, list items, table rows...).
+every other format it is the rendered text (see :func:`document_text` and
+:mod:`rag.loaders`); ``Document.blocks`` describe its structure (headings,
+paragraphs, list items, table rows...). A mail's attachments are documents of
+their own, ``mail.eml#report.pdf``, and ``document_text`` reads those too.
+
+Formats read by third-party parsers (office documents, e-books, mail, images)
+are parsed in a child process with a deadline and a memory cap
+(:mod:`rag.parse_budget`): a hostile file is skipped and named, never hangs
+or exhausts the run.
 
 >>> from pathlib import Path
 >>> docs, skipped = load_corpus(Path("seeds"))  # doctest: +SKIP
@@ -14,30 +20,35 @@ structure (headings, paragraphs, list items, table rows...).
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
-from .loaders import Parsed, parse_pdf, parse_text
-from .loaders.budget import Budget, read_within_budget
+from .loaders import FORMATS, Parsed, ReadOptions, parse_path, parse_text, precheck
 from .safety import printable
+from .settings import Settings
 from .types import Document, Skipped
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-MAX_FILE_BYTES = Budget.max_bytes
+SUPPORTED_SUFFIXES = tuple(FORMATS)
+# Parsed in this process: our own parsers (PDFs: pypdf) on text we decode ourselves.
+IN_PROCESS_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_MAIL_BYTES = 150 * 1024 * 1024  # a mail holds its attachments (each up to MAX_FILE_BYTES)
+# "mail.eml#report.pdf": an attachment of mail.eml (see rag.loaders.mail).
+_PART = re.compile(r"\.eml#", re.IGNORECASE)
 
 
 class CorpusError(ValueError):
     """The corpus folder is missing or holds nothing to index."""
 
 
-def load_corpus(corpus_dir: Path, budget: Budget | None = None) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported file under ``corpus_dir`` (recursively), each under
-    ``budget`` (:mod:`rag.loaders.budget`).
+def load_corpus(corpus_dir: Path, settings: Settings | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file under ``corpus_dir`` (recursively); ``settings``
+    say how (OCR, the parsing budget; default: from the environment).
 
     Bad files are skipped and reported by name; one bad file never aborts the run.
     The corpus folder is a boundary: a symbolic link that leads outside it is
@@ -49,9 +60,11 @@ def load_corpus(corpus_dir: Path, budget: Budget | None = None) -> tuple[list[Do
         raise CorpusError(f"corpus folder not found: {printable(str(root))} (set RAG_CORPUS_DIR)")
     files, skipped = corpus_files(root)
     docs: list[Document] = []
-    for rel in files:
-        loaded = load_document(root, rel, budget)
-        (docs if isinstance(loaded, Document) else skipped).append(loaded)
+    with FileReader(settings) as reader:
+        for rel in files:
+            got, lost = load_file(root, rel, reader)
+            docs += got
+            skipped += lost
     skipped.sort(key=lambda s: s.source)
     for s in skipped:
         log.warning("skipped %s: %s", printable(s.source), s.reason)
@@ -66,29 +79,121 @@ def corpus_files(root: Path, stats: dict | None = None) -> tuple[list[str], list
     supported = []
     for rel in files:
         suffix = os.path.splitext(rel)[1]
-        if suffix.lower() in SUPPORTED_SUFFIXES:
+        if _PART.search(rel):
+            skipped.append(Skipped(rel, "the name contains '.eml#', which names mail attachments: rename it"))
+        elif suffix.lower() in SUPPORTED_SUFFIXES:
             supported.append(rel)
         else:
             skipped.append(Skipped(rel, f"unsupported file type {printable(suffix) or '(none)'}"))
     return supported, skipped
 
 
-def load_document(root: Path, rel: str, budget: Budget | None = None) -> Document | Skipped:
-    """One file (``rel`` under ``root``) as a Document, or Skipped with the reason
-    (which names no path: it is shown in summaries and the UI)."""
+def load_file(root: Path, rel: str, reader: "FileReader") -> tuple[list[Document], list[Skipped]]:
+    """One file (``rel`` under ``root``) as its documents (the file's own, then
+    its attachments') and what of it was skipped, with the reasons."""
     try:
-        parsed = parse_file(Path(root) / rel, root=Path(root), budget=budget)
-    except OSError as exc:  # e.g. the file vanished after the folder was walked
-        return Skipped(rel, printable(f"cannot read it ({exc.strerror or type(exc).__name__})"))
+        parsed = reader.parse(Path(root) / rel)
+    except OSError as exc:  # e.g. the file vanished after the folder was walked; no path in the reason
+        return [], [Skipped(rel, printable(f"cannot read it ({exc.strerror or type(exc).__name__})"))]
     except ValueError as exc:
-        return Skipped(rel, printable(str(exc)))
+        return [], [Skipped(rel, printable(str(exc)))]
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    _flatten(rel, parsed, docs, skipped)
+    return docs, skipped
+
+
+def _flatten(source: str, parsed: Parsed, docs: list[Document], skipped: list[Skipped]) -> None:
     text = parsed.text
     if "\x00" in text:
-        # parse_file looks at the first 8 KB only; a NUL anywhere means binary.
-        return Skipped(rel, "binary file (contains NUL bytes)")
-    if not text.strip():
-        return Skipped(rel, "empty (no text)")
-    return Document(rel, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks)
+        # The loaders look at the first 8 KB only; a NUL anywhere means binary.
+        skipped.append(Skipped(source, "binary file (contains NUL bytes)"))
+    elif not text.strip():
+        skipped.append(Skipped(source, "empty (no text)"))
+    else:
+        docs.append(Document(source, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), parsed.blocks))
+    for name, reason in parsed.skipped:
+        skipped.append(Skipped(f"{source}#{name}" if name else source, printable(reason)))
+    for name, part in parsed.parts:
+        _flatten(f"{source}#{name}", part, docs, skipped)
+
+
+def file_of(source: str) -> str:
+    """The corpus file a source is in: itself, or the mail an attachment came from.
+
+    >>> file_of("inbox/notice.eml#report.pdf"), file_of("a.txt")
+    ('inbox/notice.eml', 'a.txt')
+    """
+    m = _PART.search(source)
+    return source[:m.start() + 4] if m else source
+
+
+class FileReader:
+    """Reads corpus files, one reader per run: text formats and PDFs in this
+    process, the others in a child process under the parsing budget
+    (``RAG_PARSE_TIMEOUT``, ``RAG_PARSE_MEMORY_MB``; see :mod:`rag.parse_budget`).
+
+    >>> with FileReader(Settings()) as reader:  # doctest: +SKIP
+    ...     reader.parse(Path("minutes.docx")).text[:13]
+    'Board minutes'
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.options = ReadOptions(ocr=self.settings.ocr)
+        self._child = None
+
+    def __enter__(self) -> "FileReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def parse(self, path: Path) -> Parsed:
+        """Text and structure (blocks, parts) of one file; ValueError with a short reason."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        size = path.stat().st_size
+        limit = MAX_MAIL_BYTES if suffix == ".eml" else MAX_FILE_BYTES
+        if size > limit:
+            raise ValueError(f"too large ({size} bytes > {limit})")
+        if suffix in IN_PROCESS_SUFFIXES or suffix not in SUPPORTED_SUFFIXES:
+            return parse_path(path, self.options)
+        precheck(path)  # most damaged files fail here, without a child process
+        if self._child is None:
+            from .parse_budget import BudgetedParser
+
+            self._child = BudgetedParser(self.settings.parse_timeout, self.settings.parse_memory_mb, self.options)
+        return self._child.parse(path)
+
+    def parse_source(self, path: Path) -> Parsed:
+        """Like :meth:`parse`, for a corpus source: a file, or an attachment
+        inside one (``corpus/mail.eml#report.pdf``)."""
+        path = Path(path)
+        container, names = split_source(path)
+        parsed = self.parse(container)
+        for name in names:
+            found = dict(parsed.parts).get(name)
+            if found is None:
+                raise ValueError(f"{container.name} has no readable attachment {name!r}")
+            parsed = found
+        return parsed
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+
+
+def split_source(path: Path) -> tuple[Path, list[str]]:
+    """(file, attachment names) of a source path: ``x/mail.eml#a.eml#b.pdf`` ->
+    ``(x/mail.eml, ["a.eml", "b.pdf"])``; a file that exists is itself."""
+    path = Path(path)
+    text = str(path)
+    m = _PART.search(text)
+    if m is None or path.is_file():
+        return path, []
+    return Path(text[:m.start() + 4]), text[m.end():].split("#")
 
 
 def walk_corpus(root: Path, stats: dict | None = None) -> tuple[list[str], list[Skipped]]:
@@ -155,46 +260,31 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def document_text(path: Path, *, root: Path | None = None, budget: Budget | None = None) -> str:
-    """The text of one file, as citations index into it. Raises ValueError
-    with a short reason for binary, undecodable, oversized or broken files,
-    and for files over their ``budget``; with ``root``, for a file that is not
-    inside that folder when it is opened.
+def document_text(path: Path, settings: Settings | None = None, *, root: Path | None = None) -> str:
+    """The text of one corpus source (a file, or ``mail.eml#report.pdf``), as
+    citations index into it. Raises ValueError with a short reason for binary,
+    undecodable, oversized or broken files. ``settings`` must read files as the
+    index did (OCR on or off); default: from the environment.
 
     ``.txt``: the file as ``Path.read_text(encoding="utf-8")`` returns it.
-    ``.md``, ``.html``, ``.pdf``: the rendered text (see :mod:`rag.loaders`).
+    Other formats: the rendered text (see :mod:`rag.loaders`).
     """
-    return parse_file(path, root=root, budget=budget).text
+    return read_source(path, settings, root=root).text
 
 
-def parse_file(path: Path, *, root: Path | None = None, budget: Budget | None = None) -> Parsed:
-    """Text and structure (blocks) of one file, parsed in a worker process under
-    ``budget`` (:mod:`rag.loaders.budget`: time, memory and size limits);
-    ValueError as for :func:`document_text`."""
-    return read_within_budget(Path(path), root, budget or Budget())
+def read_source(path: Path, settings: Settings | None = None, *, root: Path | None = None) -> Parsed:
+    """Text, structure and the spans read by OCR of one corpus source (see :func:`document_text`);
+    with ``root``, ValueError for a file that is not inside that folder."""
+    if root is not None and not _inside(os.path.realpath(split_source(Path(path))[0]), os.path.realpath(root)):
+        raise ValueError("symbolic link leads outside the corpus folder")
+    with FileReader(settings) as reader:
+        return reader.parse_source(path)
 
 
-def parse_bytes(name: str, data: bytes) -> Parsed:
-    """Text and structure of a file's bytes, by the suffix of ``name``: the
-    loaders' dispatch. It runs in the budget's worker process, on bytes the
-    worker read once (a loader never opens a path itself); a new format is
-    added here and is read under the budget like every other.
-
-    >>> parse_bytes("a.md", b"# Hi\\r\\n\\nThere.").text
-    'Hi\\n\\nThere.'
-    """
-    suffix = os.path.splitext(name)[1].lower()
-    if suffix == ".pdf":
-        return parse_pdf(io.BytesIO(data))
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (contains NUL bytes)")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    # Universal newlines, as Path.read_text applies them: the text users and checkers see.
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None).read()
-    return parse_text(text, suffix)
+def parse_file(path: Path, settings: Settings | None = None) -> Parsed:
+    """Text and structure (blocks) of one file; ValueError as for :func:`document_text`."""
+    with FileReader(settings) as reader:
+        return reader.parse(path)
 
 
 def html_visible_text(html: str) -> str:
@@ -204,3 +294,31 @@ def html_visible_text(html: str) -> str:
     'Hi there'
     """
     return parse_text(html, ".html").text
+
+
+def reader_signature(settings: Settings) -> str:
+    """What this machine can read that another might not (OCR of images, of PDF
+    pages): an index run reads every file again when it changes.
+
+    >>> reader_signature(Settings(ocr=False))
+    'ocr-images=no ocr-pdf=no'
+    """
+    from .loaders.ocr import unavailable
+
+    options = ReadOptions(ocr=settings.ocr)
+    return (f"ocr-images={'no' if unavailable(options) else 'yes'} "
+            f"ocr-pdf={'no' if unavailable(options, pdf=True) else 'yes'}")
+
+
+def unread_note(skipped: list[tuple[str, str]], shown: int = 3) -> str:
+    """The sentence a refusal ends with when the last index run skipped files:
+    the answer may be in one of them.
+
+    >>> unread_note([("minutes.docx", "not a valid .docx file"), ("a.zip", "unsupported file type .zip")])
+    '2 files could not be read: minutes.docx (not a valid .docx file); a.zip (unsupported file type .zip).'
+    """
+    if not skipped:
+        return ""
+    named = "; ".join(f"{printable(s)} ({printable(r)})" for s, r in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more (`rag index` lists them)" if len(skipped) > shown else ""
+    return f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} could not be read: {named}{more}."

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Iterator
 
+from .filestate import last_skipped
 from .health import DamagedDatabase, index_busy, prepare_reading, writable
 from .indexing import build_index, check_manifest, index_exists, open_collection
 from .providers import embedding_name, make_answerer, make_chroma_client, make_embeddings
@@ -23,6 +25,7 @@ from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
 from .answering import MAX_ANSWER_CHARS, ExtractiveAnswerer, refusal
 from .citations import merge_answers
 from .finishing import finish_answer
+from .loading import unread_note
 from .questions import mentions_target, split_question
 from .retrieval import Retriever
 from .settings import Settings
@@ -254,6 +257,12 @@ class Engine:
         # Balanced quote marks, no statement cut at its colon (a no-op on an answer finished above;
         # a model's streamed text is finished here, and the final Answer is authoritative).
         answer = finish_answer(answer, settings)
+        if answer.refused:
+            # The answer may be in a file the index could not read: say which.
+            note = unread_note(last_skipped(settings))
+            if note:
+                answer = dataclasses.replace(answer, text=f"{answer.text} {note}")
+                yield " " + note
 
         trace = {
             "question": q,

@@ -45,6 +45,13 @@ class Settings:
     # RAG_CHROMA_TIMEOUT: seconds per request to a Chroma server; a frozen server fails instead of hanging.
     chroma_timeout: float = 30.0
     collection: str = "corpus"
+    # RAG_OCR: read scanned PDF pages and images with Tesseract when it is installed; false skips them.
+    ocr: bool = True
+    # RAG_PARSE_TIMEOUT / RAG_PARSE_MEMORY_MB: the budget of one file in the formats read in a child
+    # process (office documents, e-books, mail, images); a file over it is skipped and named.
+    # Each page read by OCR adds 120 s to the file's time.
+    parse_timeout: float = 60.0
+    parse_memory_mb: int = 2048
     chunk_size: int = 800
     chunk_overlap: int = 120
     top_k: int = 6
@@ -79,9 +86,6 @@ class Settings:
     # Retrieval calibration: below these the extractive answerer refuses.
     min_coverage: float = 0.34
     max_question_chars: int = 2000
-    # RAG_PARSE_TIMEOUT: CPU seconds reading one file may take, per started MB of the file; past it
-    # the file is skipped and named (rag.loaders.budget: every file is parsed in a worker process).
-    parse_timeout: float = 20.0
     # `rag serve` (the OpenAI-compatible API). Clients must send `Authorization: Bearer <api_key>`
     # when it is set; binding anything but loopback without it refuses to start.
     api_key: str | None = field(default=None, repr=False)
@@ -171,6 +175,10 @@ def _validate(s: Settings) -> None:
     def fail(name: str, msg: str) -> None:
         raise SettingsError(f"RAG_{name.upper()}={getattr(s, name)!r} is invalid: {msg}")
 
+    if not 0 < s.parse_timeout <= 86400:
+        fail("parse_timeout", "must be positive seconds (at most a day)")
+    if not 64 <= s.parse_memory_mb <= 1_048_576:
+        fail("parse_memory_mb", "must be between 64 and 1048576 MB")
     if s.chunk_size < 100 or s.chunk_size > 20000:
         fail("chunk_size", "must be between 100 and 20000 characters")
     if s.chunk_overlap < 0 or s.chunk_overlap >= s.chunk_size:
@@ -219,8 +227,6 @@ def _validate(s: Settings) -> None:
         fail("llm_max_tokens", "must be between 16 and 32768")
     if not 0.0 <= s.min_coverage <= 1.0:
         fail("min_coverage", "must be between 0 and 1")
-    if not 0 < s.parse_timeout <= 3600:
-        fail("parse_timeout", "must be between 0 and 3600 seconds (per MB of a file)")
     if s.max_question_chars < 10:
         fail("max_question_chars", "must be at least 10")
     if not 1 <= s.serve_port <= 65535:

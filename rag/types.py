@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 
+SUMMARY_NAMES = 20  # names listed per reason in IndexReport.summary()
 BLOCK_KINDS = ("heading", "paragraph", "list_item", "table_row", "code", "field", "term")
 
 
@@ -151,8 +152,15 @@ class IndexReport:
             lines.insert(1, f"  full rebuild: {self.rebuild_reason}")
         from .safety import printable  # names come from users' folders: newlines, bidi overrides
 
-        for s in self.skipped:
-            lines.append(f"  skipped {printable(s.source)}: {printable(s.reason)}")
+        if self.skipped:
+            lines.append("  skipped, by reason:")
+            groups: dict[str, list[str]] = {}
+            for s in self.skipped:
+                groups.setdefault(s.reason, []).append(s.source)
+            for reason, sources in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+                names = ", ".join(printable(x) for x in sources[:SUMMARY_NAMES])
+                more = f" and {len(sources) - SUMMARY_NAMES} more" if len(sources) > SUMMARY_NAMES else ""
+                lines.append(f"    {printable(reason)} ({len(sources)}): {names}{more}")
         for w in self.warnings:
             lines.append(f"  note: {w}")
         return "\n".join(lines)

@@ -18,6 +18,14 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
+step "Tesseract OCR and Poppler for the OCR tests (Debian packages)"
+if ! command -v tesseract >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 \
+    || ! tesseract --list-langs 2>/dev/null | grep -x eng >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng poppler-utils >/dev/null
+fi
+tesseract --version 2>&1 | sed -n 1p
+
 step "axe-core for the accessibility scan (npm package, into .test-deps/, git-ignored)"
 AXE_VERSION=4.14.1
 if ! command -v npm >/dev/null 2>&1; then

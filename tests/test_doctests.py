@@ -8,8 +8,8 @@ import pytest
 MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
            "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification",
            "rag.langchain_adapter", "rag.api.schema", "rag.api.pool", "rag.api.app", "rag.api.serve",
-           "rag.safety", "rag.deadline", "rag.health", "rag.filestate", "rag.httpguard", "rag.loaders.budget", "rag.diskspace",
-           "ui.security"]
+           "rag.safety", "rag.deadline", "rag.health", "rag.filestate", "rag.httpguard", "rag.loaders.budget",
+           "rag.diskspace", "ui.security", "rag.loaders", "rag.loaders.base", "rag.loaders.sheets"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -21,13 +21,13 @@ def settings(corpus, tmp_path):
 def reads(monkeypatch):
     """Sources read from disk by the indexer, in order."""
     seen: list[str] = []
-    real = ingest.load_document
+    real = ingest.load_file
 
-    def counting(root, rel, *budget):
+    def counting(root, rel, reader):
         seen.append(rel)
-        return real(root, rel, *budget)
+        return real(root, rel, reader)
 
-    monkeypatch.setattr(ingest, "load_document", counting)
+    monkeypatch.setattr(ingest, "load_file", counting)
     return seen
 
 

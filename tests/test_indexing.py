@@ -124,7 +124,10 @@ def test_bad_files_are_skipped_and_reported_not_fatal(settings, embeddings, corp
     report = build_index(settings, embeddings=embeddings, progress=False)
     assert {s.source for s in report.skipped} == {"bad.txt", "empty.md"}
     assert len(report.files_added) == 5
-    assert "skipped bad.txt" in report.summary()
+    # Grouped by reason, each reason once with the files it applies to.
+    assert "  skipped, by reason:\n" in report.summary()
+    assert "    binary file (contains NUL bytes) (1): bad.txt" in report.summary()
+    assert "    empty (no text) (1): empty.md" in report.summary()
 
 
 def test_empty_or_missing_corpus_names_the_path(tmp_path):

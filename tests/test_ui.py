@@ -63,6 +63,20 @@ def test_safe_name_refuses_names_without_a_supported_file(raw):
         safe_name(raw)
 
 
+def test_upload_accepts_every_format_the_corpus_reads_under_the_same_size_limit(indexed, tmp_path):
+    from ui.corpus import MAX_UPLOAD_BYTES
+    from ui.layout import UPLOAD_TYPES
+
+    assert set(UPLOAD_TYPES) >= {".txt", ".md", ".html", ".pdf", ".docx", ".pptx", ".xlsx", ".csv", ".tsv", ".odt",
+                                 ".epub", ".eml", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+    for name in ("minutes.docx", "Photo.JPG", "mail.eml", "data.tsv"):
+        assert safe_name(name) == name
+    big = tmp_path / "big.xlsx"
+    big.write_bytes(b"PK" + b"\x00" * MAX_UPLOAD_BYTES)
+    change = Corpus(indexed).add([(big, "big.xlsx")])
+    assert change.added == [] and change.errors == ["big.xlsx: too large (20.0 MB; the limit is 20.0 MB)"]
+
+
 def test_upload_named_with_traversal_lands_inside_the_corpus_and_is_indexed(indexed, tmp_path):
     src = tmp_path / "upload.bin"
     src.write_text("The zebra committee met in Ulaanbaatar in 2031.\n", encoding="utf-8")

@@ -182,6 +182,41 @@ def test_bad_upload_gives_a_clear_error_and_touches_nothing(server, app_settings
     assert sorted(p.name for p in app_settings.corpus_dir.iterdir()) == before
 
 
+def test_office_files_and_mail_upload_are_indexed_and_cited_and_a_zip_bomb_is_refused(server, app_settings,
+                                                                                       tmp_path):
+    from gradio_client import handle_file
+    from officekit import make_docx, make_eml, make_xlsx, zip_bomb
+
+    from rag import Citation
+    from ui.viewer import source_view_html
+
+    work = tmp_path / "work"
+    work.mkdir()
+    uploads = [make_eml(tmp_path / "notice.eml", work), make_xlsx(tmp_path / "revenue.xlsx"),
+               zip_bomb(tmp_path / "bomb.docx", make_docx(work / "like.docx"), "word/document.xml", 0.35)]
+    c = client(server)
+    status, _, files, _, _, _ = c.predict([handle_file(str(f)) for f in uploads], api_name="/upload")
+    assert "<code>notice.eml</code>" in status and "<code>revenue.xlsx</code>" in status, status
+    assert "bomb.docx: cannot read it (unpacks to" in status and "a zip bomb? not read" in status
+    assert not (app_settings.corpus_dir / "bomb.docx").exists()
+    rows = {r[0]: r for r in files["data"]}
+    assert rows["notice.eml"][1:2] == ["eml"] and rows["notice.eml"][3] == "indexed"
+    assert rows["revenue.xlsx"][3] == "indexed"
+    assert "notice.eml#samples.pdf" in indexed_files(app_settings)
+
+    messages, details = ask(c, "How much clay did the sediment samples contain?")
+    cites = [x for x in details["citations"] if x["source"] == "notice.eml#samples.pdf"]
+    assert any("12 percent clay" in x["quote"] for x in cites), text_of(messages[-1])
+    cite = next(x for x in cites if "12 percent clay" in x["quote"])
+    assert document_text(app_settings.corpus_dir / cite["source"])[cite["start"]:cite["end"]] == cite["quote"]
+    view = source_view_html(app_settings.corpus_dir, Citation(**cite), "", 0, app_settings)
+    assert f'data-rag-hit="{cite["marker"]}">{html.escape(cite["quote"])}</mark>' in view
+    for name in ("notice.eml", "revenue.xlsx"):  # leave the corpus as the other tests expect it
+        status, *_ = c.predict(name, api_name="/remove")
+        assert "Moved to the trash" in status
+    assert not any(f.startswith("notice.eml") for f in indexed_files(app_settings))
+
+
 def test_model_answers_stream_into_the_chat_token_by_token(app_settings):
     """With an OpenAI-compatible model, partial text reaches the client while
     the model is still generating (the fake server holds the second half)."""

@@ -24,7 +24,6 @@ from typing import Callable
 
 from rag import IndexReport, Settings, build_index
 from rag.indexing import indexed_files
-from rag.loaders.budget import Budget
 from rag.loading import SUPPORTED_SUFFIXES, document_text
 from rag.safety import printable
 
@@ -213,7 +212,7 @@ class Corpus:
             raise UploadError(f"{name}: uploaded twice in one batch")
         shutil.copyfile(src, copy)
         try:
-            text = document_text(copy, budget=Budget.from_settings(self.settings))
+            text = document_text(copy, self.settings)
         except (OSError, ValueError) as exc:
             raise UploadError(f"{name}: cannot read it ({exc})") from None
         if not text.strip():

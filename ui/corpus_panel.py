@@ -58,7 +58,8 @@ class CorpusPanel:
     def upload(self, files: list[str] | None, progress=gr.Progress(track_tqdm=True)):
         """Add uploaded files to the corpus and index them. Outputs: status, upload, *VIEW."""
         if not files:
-            return (status_html(["Choose one or more .txt, .md, .html or .pdf files first."], "error"),
+            return (status_html(["Choose one or more files first (documents, spreadsheets, slides, "
+                                 "e-books, mail, PDFs or images of text)."], "error"),
                     gr.update(), *self.view())
         uploads = [(Path(f), Path(f).name) for f in files]
         # Only what a client uploaded: a request may name any path (Gradio refuses those it did

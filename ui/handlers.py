@@ -186,7 +186,7 @@ class Handlers:
         if c is None:
             return _out(conv=conv)
         conv.selected = turn_index
-        viewer = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index)
+        viewer = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index, self.settings)
         return _out(conv=conv, **{**self._panels(turn_index, turn), "viewer": viewer})
 
     def select(self, conv: Conversation, evt: gr.SelectData):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rag import Answer, Citation
+from rag import Answer, Citation, Settings
 from rag.finishing import balance_quotes
-from rag.loading import document_text
+from rag.loading import read_source
 from rag.safety import printable
 
 from .security import public_message
@@ -96,8 +96,11 @@ def resolve_source(corpus_dir: Path, source: str) -> Path:
     return path
 
 
-def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", turn: int | None = None) -> str:
-    """The cited file, escaped, with ``quote`` wrapped in ``<mark>``.
+def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", turn: int | None = None,
+                     settings: Settings | None = None) -> str:
+    """The cited file, escaped, with ``quote`` wrapped in ``<mark>``; a quote
+    read by OCR from a scan says so. ``settings`` read the file as the index
+    did (OCR on or off).
 
     The offsets index into :func:`rag.loading.document_text`, the same text
     the citation was verified against, so the highlight is exact.
@@ -109,13 +112,17 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
             f'<span class="rag-muted">characters {citation.start}–{citation.end}</span>{back}</div>'
             + (f'<div class="rag-heading-path" title="Section of the document">{e(heading)}</div>' if heading else ""))
     try:
-        text = document_text(resolve_source(corpus_dir, citation.source), root=Path(corpus_dir))
+        parsed = read_source(resolve_source(corpus_dir, citation.source), settings, root=Path(corpus_dir))
     except (OSError, ValueError) as exc:
         return head + _notice(public_message(f"Cannot open {printable(citation.source)}: {exc}"))
+    text = parsed.text
     if text[citation.start:citation.end] != citation.quote:
         # The file changed after indexing: show it, but do not pretend the quote is there.
         return head + _notice("This file changed since it was indexed; the quoted passage is no longer "
                               "at these offsets. Re-index the corpus.") + _doc(e(text[:CONTEXT_CHARS]))
+    if any(a < citation.end and citation.start < b for a, b in parsed.ocr):
+        head += ('<div class="rag-ocr-note" role="note">Read by OCR from a scanned image: the text may hold '
+                 "recognition errors; check the quote against the original.</div>")
     lo = max(0, citation.start - CONTEXT_CHARS // 2)
     hi = min(len(text), citation.end + CONTEXT_CHARS // 2)
     body = "".join([
@@ -131,10 +138,11 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
 def level(cosine: float) -> str:
     """"high", "medium" or "low" for a cosine similarity (absolute, not relative).
 
-    >>> level(0.61), level(0.35), level(0.04)
-    ('high', 'medium', 'low')
+    >>> level(0.61), level(0.35), level(0.04), level(-0.05)
+    ('high', 'medium', 'low', 'low')
     """
-    return next(name for floor, name in LEVELS if cosine >= floor)
+    # A cosine can be negative (a table row far from the question): low, not an error.
+    return next((name for floor, name in LEVELS if cosine >= floor), "low")
 
 
 def sources_html(answer: Answer, turn: int | None = None) -> str:

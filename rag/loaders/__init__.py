@@ -16,9 +16,106 @@ quote from a plain-text file is always ``Path(f).read_text()[start:end]``.
 
 from __future__ import annotations
 
-from .base import Parsed, TextBuilder
+import re
+from pathlib import Path
 
-__all__ = ["Parsed", "TextBuilder", "parse_text", "parse_pdf"]
+from .base import Parsed, ReadOptions, TextBuilder
+
+__all__ = ["Parsed", "ReadOptions", "TextBuilder", "parse_text", "parse_pdf", "parse_path", "FORMATS"]
+
+# Suffix -> what is read from it (README "Your own documents" says the same).
+FORMATS = {
+    ".txt": "plain text", ".md": "Markdown", ".markdown": "Markdown", ".html": "HTML", ".htm": "HTML",
+    ".pdf": "PDF", ".docx": "Word", ".pptx": "PowerPoint", ".xlsx": "Excel", ".csv": "CSV", ".tsv": "TSV",
+    ".odt": "OpenDocument text", ".epub": "EPUB e-book", ".eml": "e-mail",
+    ".png": "image (OCR)", ".jpg": "image (OCR)", ".jpeg": "image (OCR)", ".tif": "image (OCR)",
+    ".tiff": "image (OCR)",
+}
+
+
+def precheck(path) -> None:
+    """Cheap checks that need no parser (ValueError with the reason): a zip
+    archive of sane unpacked size for office files and e-books, an image that
+    starts like its type, a PDF header, no NUL bytes in text formats, headers
+    first in a mail."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".docx", ".pptx", ".xlsx", ".odt", ".epub"):
+        from .zipguard import check_zip
+
+        check_zip(path, suffix)
+        return
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if suffix == ".pdf":
+        if b"%PDF-" not in head[:1024]:
+            raise ValueError("not a PDF (no %PDF header: damaged, or another format)")
+    elif suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+        from .ocr import check_magic
+
+        check_magic(head, suffix)
+    elif suffix in (".eml", ".csv", ".tsv"):
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValueError("binary file (contains NUL bytes)")
+        if suffix == ".eml" and not _MAIL_START.match(head.lstrip(b"\r\n")):
+            raise ValueError("not an e-mail message (no mail headers)")
+
+
+_MAIL_START = re.compile(rb"(?:From |[!-9;-~]+:)")
+
+
+def parse_path(path, options: ReadOptions | None = None, depth: int = 0) -> Parsed:
+    """Parse one file by its suffix (any of :data:`FORMATS`); ValueError with a
+    short reason when it cannot be read. ``depth`` counts mails inside mails."""
+    path = Path(path)
+    options = options or ReadOptions()
+    suffix = path.suffix.lower()
+    precheck(path)
+    if suffix == ".pdf":
+        from .pdf import parse_pdf as _pdf
+
+        return _pdf(path, options)
+    if suffix == ".docx":
+        from .word import parse_docx
+
+        return parse_docx(path)
+    if suffix == ".pptx":
+        from .slides import parse_pptx
+
+        return parse_pptx(path)
+    if suffix == ".xlsx":
+        from .sheets import parse_xlsx
+
+        return parse_xlsx(path)
+    if suffix in (".csv", ".tsv"):
+        from .sheets import parse_csv
+
+        return parse_csv(path, "\t" if suffix == ".tsv" else None)
+    if suffix == ".odt":
+        from .opendoc import parse_odt
+
+        return parse_odt(path)
+    if suffix == ".epub":
+        from .ebook import parse_epub
+
+        return parse_epub(path)
+    if suffix == ".eml":
+        from .mail import parse_eml
+
+        return parse_eml(path, lambda part: parse_path(part, options, depth + 1), tuple(FORMATS), depth)
+    if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+        from .ocr import parse_image
+
+        return parse_image(path, options)
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    # read_text applies universal newlines; that is the text users and checkers see.
+    return parse_text(path.read_text(encoding="utf-8"), suffix)
 
 
 def parse_text(text: str, suffix: str) -> Parsed:
@@ -37,8 +134,8 @@ def parse_text(text: str, suffix: str) -> Parsed:
     return parse_plain(text)
 
 
-def parse_pdf(source) -> Parsed:
-    """Parse a PDF, a path or a binary file object (raises ValueError with a short reason when unreadable)."""
+def parse_pdf(path, options: ReadOptions | None = None) -> Parsed:
+    """Parse a PDF file (raises ValueError with a short reason when unreadable)."""
     from .pdf import parse_pdf as _parse
 
-    return _parse(source)
+    return _parse(path, options)

@@ -10,8 +10,10 @@ keeping the heading path of each block.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..types import Block
 
@@ -32,10 +34,63 @@ def clean_inline(text: str) -> str:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A parsed document: ``text`` and its blocks (offsets into ``text``)."""
+    """A parsed document: ``text`` and its blocks (offsets into ``text``).
+
+    ``ocr``: spans of ``text`` read by OCR from images (the viewer says so).
+    ``parts``: documents inside this one, by name (a mail's attachments), each
+    cited as ``file#name``. ``skipped``: what was left out, as (part name or
+    "", reason): an attachment, scanned pages with no OCR, rows over a limit.
+    """
 
     text: str
     blocks: tuple[Block, ...] = ()
+    ocr: tuple[tuple[int, int], ...] = ()
+    parts: tuple[tuple[str, "Parsed"], ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read. ``ocr``: read scanned pages and images with
+    Tesseract when it is installed. ``on_ocr_page`` is called before each page
+    or image goes to OCR (a reader under a deadline grants it more time)."""
+
+    ocr: bool = True
+    ocr_page_seconds: float = 120.0
+    on_ocr_page: Callable[[], None] | None = field(default=None, compare=False)
+
+
+@contextlib.contextmanager
+def parser_errors(kind: str):
+    """Turn whatever a third-party parser raises on a damaged file into a
+    ValueError "unreadable .docx (KeyError: ...)"; MemoryError passes (the
+    reading budget reports it)."""
+    try:
+        yield
+    except (ValueError, MemoryError):
+        raise
+    except Exception as exc:  # parsers raise assorted errors on damaged parts
+        raise ValueError(f"unreadable {kind} ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def row_text(header: list[str] | None, cells: list[str]) -> str:
+    """A table row labelled with its column headers; cells without a header
+    stand alone; a table without a header row reads "cell | cell".
+
+    >>> row_text(["Region", "Q3 revenue", ""], ["North", "1.2M", "note"])
+    'Region: North; Q3 revenue: 1.2M; note'
+    >>> row_text(None, ["North", "", "1.2M"])
+    'North | 1.2M'
+    """
+    if not header:
+        return " | ".join(c for c in cells if c)
+    pieces = []
+    for i, cell in enumerate(cells):
+        if not cell:
+            continue
+        h = header[i] if i < len(header) else ""
+        pieces.append(f"{h}: {cell}" if h else cell)
+    return "; ".join(pieces)
 
 
 @dataclass
@@ -87,6 +142,18 @@ class TextBuilder:
         if text.strip():
             self._append(kind, text, 0)
 
+    def extend(self, parsed: Parsed, base_level: int = 0) -> None:
+        """Append the blocks of another parsed text (a chapter, a mail body),
+        its headings ``base_level`` levels deeper."""
+        for b in parsed.blocks:
+            piece = parsed.text[b.start:b.end]
+            if b.kind == "heading":
+                self.heading(piece, min(b.level + base_level, PSEUDO_LEVEL - 1))
+            elif b.kind == "term":
+                self._append("term", clean_inline(piece), PSEUDO_LEVEL)
+            else:
+                self.add(b.kind, piece, keep_lines=b.kind == "code")
+
     @property
     def headings(self) -> tuple[str, ...]:
         return tuple(t for _, t in self._stack)
@@ -102,3 +169,24 @@ class TextBuilder:
 
     def build(self) -> Parsed:
         return Parsed("".join(self.parts), tuple(self.blocks))
+
+
+_NUMBER = re.compile(r"^[\s$€£¥%+\-.,:/()\d]*$")
+
+
+def add_table(out: TextBuilder, rows: list[list[str]]) -> None:
+    """A table as ``table_row`` blocks, labelled by its first row when that
+    reads as a header (every cell short text, none a number); a one-column
+    table is paragraphs."""
+    rows = [[clean_inline(c) for c in r] for r in rows]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return
+    if max(len(r) for r in rows) == 1:
+        for r in rows:
+            out.add("paragraph", r[0])
+        return
+    first = rows[0]
+    header = first if len(rows) > 1 and all(c and len(c) <= 60 and not _NUMBER.match(c) for c in first) else None
+    for r in rows[1:] if header else rows:
+        out.add("table_row", row_text(header, r))

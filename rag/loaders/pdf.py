@@ -7,6 +7,8 @@ headers and footers (lines at the page edge that repeat from page to page, and
 page numbers: dropped) and paragraph breaks (a wider gap, an indent, a short
 line that ends a sentence). Wrapped lines are joined, end-of-line hyphens
 removed ("regres- sion" -> "regression") and footnote marks dropped.
+Pages with no text layer but an image (scans) are read by OCR when Tesseract
+is installed (:mod:`.ocr`), and named as not read when it is not.
 
 >>> parse_pdf("report.pdf").blocks[0].kind  # doctest: +SKIP
 'heading'
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from .base import Parsed, TextBuilder
+from .base import Parsed, ReadOptions, TextBuilder
 
 _MONO = re.compile(r"mono|courier|consol|menlo|cmtt|typewriter|code|lmtt|inconsolata|sfmono|\btt", re.IGNORECASE)
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi|cmbx|\+bx|-bx", re.IGNORECASE)
@@ -47,28 +49,109 @@ class _Line:
     last: bool
 
 
-def parse_pdf(source) -> Parsed:
-    """Blocks of a PDF (a path, or a binary file object such as the bytes the
-    loading budget read); ValueError with a short reason when it cannot be read."""
+def parse_pdf(path, options: ReadOptions | None = None) -> Parsed:
+    """Blocks of a PDF file; ValueError with a short reason when it cannot be read."""
     try:
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError:  # pragma: no cover - a core dependency
         raise ValueError("PDF support needs pypdf: pip install pypdf") from None
     try:
-        reader = PdfReader(source if hasattr(source, "read") else str(Path(source)))
+        reader = PdfReader(str(Path(path)))
         if reader.is_encrypted:
             raise ValueError("encrypted PDF")
         lines: list[_Line] = []
+        scanned: list[int] = []  # pages with an image and no text layer
         for n, page in enumerate(reader.pages):
-            lines += _page_lines(page, n)
+            page_lines = _page_lines(page, n)
+            if not page_lines and _has_image(page):
+                scanned.append(n)
+            lines += page_lines
     except ValueError:
         raise
     except PyPdfError as exc:
         raise ValueError(f"unreadable PDF ({exc})") from None
     except Exception as exc:  # pypdf raises assorted errors on broken files
         raise ValueError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if scanned:
+        return _with_scans(Path(path), _drop_chrome(lines), scanned, options or ReadOptions())
     return _blocks(_drop_chrome(lines))
+
+
+def _has_image(page) -> bool:
+    """Does the page draw an image (directly or inside a form)?"""
+    try:
+        stack = [(page.get("/Resources"), 0)]
+        while stack:
+            res, depth = stack.pop()
+            res = res.get_object() if res is not None else None
+            if not res or "/XObject" not in res:
+                continue
+            for obj in res["/XObject"].get_object().values():
+                obj = obj.get_object()
+                if obj.get("/Subtype") == "/Image":
+                    return True
+                if obj.get("/Subtype") == "/Form" and depth < 3:
+                    stack.append((obj.get("/Resources"), depth + 1))
+    except Exception:  # a broken resource dictionary: no image we can find
+        return False
+    return False
+
+
+def _with_scans(path: Path, lines: list[_Line], scanned: list[int], options: ReadOptions) -> Parsed:
+    """The text pages' blocks with the scanned pages read by OCR in between, or
+    named as not read (with how to enable OCR) when it cannot run."""
+    from .ocr import MAX_OCR_PAGES, add_ocr_text, ocr_pdf_page, unavailable
+
+    reason = unavailable(options, pdf=True)
+    if reason and not lines:
+        raise ValueError(f"no text layer (a scanned PDF?): {reason}")
+    texts: dict[int, str] = {}
+    failed: dict[str, list[int]] = {}
+    for n in ([] if reason else scanned[:MAX_OCR_PAGES]):
+        try:
+            texts[n] = ocr_pdf_page(path, n, options)
+        except ValueError as exc:
+            failed.setdefault(str(exc), []).append(n)
+    if reason:
+        failed[f"no text layer (scanned?): {reason}"] = scanned
+    elif len(scanned) > MAX_OCR_PAGES:
+        failed[f"scanned, over the {MAX_OCR_PAGES}-page OCR limit"] = scanned[MAX_OCR_PAGES:]
+    if not lines and not any(t.strip() for t in texts.values()):
+        raise ValueError(f"no text layer, and OCR read nothing ({'; '.join(failed) or 'blank pages'})")
+    out = TextBuilder()
+    spans = []
+    run: list[_Line] = []
+    by_page: dict[int, list[_Line]] = {}
+    for ln in lines:
+        by_page.setdefault(ln.page, []).append(ln)
+    for n in sorted(set(by_page) | set(texts)):
+        if n in texts:
+            if run:
+                _blocks(run, out)
+                run = []
+            span = add_ocr_text(out, texts[n])
+            if span:
+                spans.append(span)
+        else:
+            run += by_page[n]
+    if run:
+        _blocks(run, out)
+    built = out.build()
+    skipped = tuple(("", f"{_pages(pages)} not read: {why}") for why, pages in failed.items())
+    return Parsed(built.text, built.blocks, ocr=tuple(spans), skipped=skipped)
+
+
+def _pages(pages: list[int]) -> str:
+    """0-based page indexes as people number them: "page 3", "pages 3-5, 8"."""
+    ranges: list[list[int]] = []
+    for n in sorted(pages):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    text = ", ".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in ranges)
+    return f"page {text}" if len(pages) == 1 else f"pages {text}"
 
 
 def _page_lines(page, n: int) -> list[_Line]:
@@ -182,8 +265,8 @@ def _page_offset(ln: _Line) -> int | None:
     return int(m.group(1)) - ln.page if m else None
 
 
-def _blocks(lines: list[_Line]) -> Parsed:
-    out = TextBuilder()
+def _blocks(lines: list[_Line], out: TextBuilder | None = None) -> Parsed:
+    out = TextBuilder() if out is None else out
     if not lines:
         return out.build()
     sizes = Counter()

@@ -44,7 +44,7 @@ def test_symlinks_leaving_the_corpus_are_skipped_named_and_never_quoted(corpus, 
 
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding="hash")
     report = build_index(s, progress=False)
-    assert "skipped p.txt: symbolic link leads outside the corpus folder" in report.summary()
+    assert "symbolic link leads outside the corpus folder (2): etc, p.txt" in report.summary()
     a = ask("What is the PostgreSQL administrator password?", settings=s)
     assert "Quokka" not in a.text and "hunter2" not in a.text
     assert all(c.source != "p.txt" and not c.source.startswith("etc/") for c in a.citations)
