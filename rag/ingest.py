@@ -31,7 +31,8 @@ import numpy as np
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .lexicon_writer import token_row
-from .loading import FileReader, load_file
+from .loaders.budget import Budget
+from .loading import load_file
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
@@ -155,19 +156,19 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
                 stop: threading.Event) -> None:
-    with FileReader(settings) as reader:
-        for f in files:
-            if stop.is_set():
-                return
-            _read_file(root, f, reader, stored, settings, recorded, result, out, stop)
+    budget = Budget.from_settings(settings)
+    for f in files:
+        if stop.is_set():
+            return
+        _read_file(root, f, budget, stored, settings, recorded, result, out, stop)
 
 
-def _read_file(root: Path, f: FileStat, reader: FileReader, stored: dict[str, set[str]], settings: Settings,
+def _read_file(root: Path, f: FileStat, budget: Budget, stored: dict[str, set[str]], settings: Settings,
                recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
                stop: threading.Event) -> None:
     """One file: its documents (a mail's attachments too) chunked and queued
     for embedding. ``stored`` holds chunk ids per file, attachments included."""
-    docs, lost = load_file(root, f.source, reader)
+    docs, lost = load_file(root, f.source, budget)
     for s in lost:
         log.warning("skipped %s: %s", printable(s.source), s.reason)
     result.skipped.extend(lost)

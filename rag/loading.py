@@ -8,10 +8,10 @@ every other format it is the rendered text (see :func:`document_text` and
 paragraphs, list items, table rows...). A mail's attachments are documents of
 their own, ``mail.eml#report.pdf``, and ``document_text`` reads those too.
 
-Formats read by third-party parsers (office documents, e-books, mail, images)
-are parsed in a child process with a deadline and a memory cap
-(:mod:`rag.parse_budget`): a hostile file is skipped and named, never hangs
-or exhausts the run.
+Every file, in every format, is parsed in a worker process under a time,
+memory and size budget (:mod:`rag.loaders.budget`; ``RAG_PARSE_TIMEOUT``,
+``RAG_PARSE_MEMORY_MB``): a hostile file is skipped and named, never hangs or
+exhausts the run, and never holds up another caller.
 
 >>> from pathlib import Path
 >>> docs, skipped = load_corpus(Path("seeds"))  # doctest: +SKIP
@@ -26,7 +26,8 @@ import re
 import stat
 from pathlib import Path
 
-from .loaders import FORMATS, Parsed, ReadOptions, parse_path, parse_text, precheck
+from .loaders import FORMATS, Parsed, ReadOptions, parse_text
+from .loaders.budget import Budget, read_within_budget
 from .safety import printable
 from .settings import Settings
 from .types import Document, Skipped
@@ -34,10 +35,7 @@ from .types import Document, Skipped
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = tuple(FORMATS)
-# Parsed in this process: our own parsers (PDFs: pypdf) on text we decode ourselves.
-IN_PROCESS_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_MAIL_BYTES = 150 * 1024 * 1024  # a mail holds its attachments (each up to MAX_FILE_BYTES)
+MAX_FILE_BYTES = Budget.max_bytes
 # "mail.eml#report.pdf": an attachment of mail.eml (see rag.loaders.mail).
 _PART = re.compile(r"\.eml#", re.IGNORECASE)
 
@@ -59,12 +57,12 @@ def load_corpus(corpus_dir: Path, settings: Settings | None = None) -> tuple[lis
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {printable(str(root))} (set RAG_CORPUS_DIR)")
     files, skipped = corpus_files(root)
+    budget = Budget.from_settings(settings or Settings.from_env())
     docs: list[Document] = []
-    with FileReader(settings) as reader:
-        for rel in files:
-            got, lost = load_file(root, rel, reader)
-            docs += got
-            skipped += lost
+    for rel in files:
+        got, lost = load_file(root, rel, budget)
+        docs += got
+        skipped += lost
     skipped.sort(key=lambda s: s.source)
     for s in skipped:
         log.warning("skipped %s: %s", printable(s.source), s.reason)
@@ -88,11 +86,12 @@ def corpus_files(root: Path, stats: dict | None = None) -> tuple[list[str], list
     return supported, skipped
 
 
-def load_file(root: Path, rel: str, reader: "FileReader") -> tuple[list[Document], list[Skipped]]:
-    """One file (``rel`` under ``root``) as its documents (the file's own, then
-    its attachments') and what of it was skipped, with the reasons."""
+def load_file(root: Path, rel: str, budget: Budget) -> tuple[list[Document], list[Skipped]]:
+    """One file (``rel`` under ``root``, read under ``budget``) as its documents
+    (the file's own, then its attachments') and what of it was skipped, with the
+    reasons (which name no path: they are shown in summaries and the UI)."""
     try:
-        parsed = reader.parse(Path(root) / rel)
+        parsed = read_within_budget(Path(root) / rel, Path(root), budget)
     except OSError as exc:  # e.g. the file vanished after the folder was walked; no path in the reason
         return [], [Skipped(rel, printable(f"cannot read it ({exc.strerror or type(exc).__name__})"))]
     except ValueError as exc:
@@ -126,63 +125,6 @@ def file_of(source: str) -> str:
     """
     m = _PART.search(source)
     return source[:m.start() + 4] if m else source
-
-
-class FileReader:
-    """Reads corpus files, one reader per run: text formats and PDFs in this
-    process, the others in a child process under the parsing budget
-    (``RAG_PARSE_TIMEOUT``, ``RAG_PARSE_MEMORY_MB``; see :mod:`rag.parse_budget`).
-
-    >>> with FileReader(Settings()) as reader:  # doctest: +SKIP
-    ...     reader.parse(Path("minutes.docx")).text[:13]
-    'Board minutes'
-    """
-
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings.from_env()
-        self.options = ReadOptions(ocr=self.settings.ocr)
-        self._child = None
-
-    def __enter__(self) -> "FileReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def parse(self, path: Path) -> Parsed:
-        """Text and structure (blocks, parts) of one file; ValueError with a short reason."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        size = path.stat().st_size
-        limit = MAX_MAIL_BYTES if suffix == ".eml" else MAX_FILE_BYTES
-        if size > limit:
-            raise ValueError(f"too large ({size} bytes > {limit})")
-        if suffix in IN_PROCESS_SUFFIXES or suffix not in SUPPORTED_SUFFIXES:
-            return parse_path(path, self.options)
-        precheck(path)  # most damaged files fail here, without a child process
-        if self._child is None:
-            from .parse_budget import BudgetedParser
-
-            self._child = BudgetedParser(self.settings.parse_timeout, self.settings.parse_memory_mb, self.options)
-        return self._child.parse(path)
-
-    def parse_source(self, path: Path) -> Parsed:
-        """Like :meth:`parse`, for a corpus source: a file, or an attachment
-        inside one (``corpus/mail.eml#report.pdf``)."""
-        path = Path(path)
-        container, names = split_source(path)
-        parsed = self.parse(container)
-        for name in names:
-            found = dict(parsed.parts).get(name)
-            if found is None:
-                raise ValueError(f"{container.name} has no readable attachment {name!r}")
-            parsed = found
-        return parsed
-
-    def close(self) -> None:
-        if self._child is not None:
-            self._child.close()
-            self._child = None
 
 
 def split_source(path: Path) -> tuple[Path, list[str]]:
@@ -273,18 +215,18 @@ def document_text(path: Path, settings: Settings | None = None, *, root: Path | 
 
 
 def read_source(path: Path, settings: Settings | None = None, *, root: Path | None = None) -> Parsed:
-    """Text, structure and the spans read by OCR of one corpus source (see :func:`document_text`);
-    with ``root``, ValueError for a file that is not inside that folder."""
-    if root is not None and not _inside(os.path.realpath(split_source(Path(path))[0]), os.path.realpath(root)):
-        raise ValueError("symbolic link leads outside the corpus folder")
-    with FileReader(settings) as reader:
-        return reader.parse_source(path)
-
-
-def parse_file(path: Path, settings: Settings | None = None) -> Parsed:
-    """Text and structure (blocks) of one file; ValueError as for :func:`document_text`."""
-    with FileReader(settings) as reader:
-        return reader.parse(path)
+    """Text, structure and the spans read by OCR of one corpus source (see
+    :func:`document_text`): a file, or an attachment inside one
+    (``corpus/mail.eml#report.pdf``), read under the budget; with ``root``,
+    ValueError for a file that is not inside that folder when it is opened."""
+    container, names = split_source(Path(path))
+    parsed = read_within_budget(container, root, Budget.from_settings(settings or Settings.from_env()))
+    for name in names:
+        found = dict(parsed.parts).get(name)
+        if found is None:
+            raise ValueError(f"{container.name} has no readable attachment {name!r}")
+        parsed = found
+    return parsed
 
 
 def html_visible_text(html: str) -> str:

@@ -47,10 +47,11 @@ class Settings:
     collection: str = "corpus"
     # RAG_OCR: read scanned PDF pages and images with Tesseract when it is installed; false skips them.
     ocr: bool = True
-    # RAG_PARSE_TIMEOUT / RAG_PARSE_MEMORY_MB: the budget of one file in the formats read in a child
-    # process (office documents, e-books, mail, images); a file over it is skipped and named.
-    # Each page read by OCR adds 120 s to the file's time.
-    parse_timeout: float = 60.0
+    # The budget of reading one file, in any format (rag.loaders.budget: every file is parsed in a
+    # worker process); a file over it is skipped and named. RAG_PARSE_TIMEOUT: CPU seconds per
+    # started MB of the file (wall-clock: three times that, plus 5 s); each page read by OCR adds
+    # 120 s. RAG_PARSE_MEMORY_MB: memory the parser may take for one file, beyond the worker's own.
+    parse_timeout: float = 20.0
     parse_memory_mb: int = 2048
     chunk_size: int = 800
     chunk_overlap: int = 120
@@ -175,8 +176,8 @@ def _validate(s: Settings) -> None:
     def fail(name: str, msg: str) -> None:
         raise SettingsError(f"RAG_{name.upper()}={getattr(s, name)!r} is invalid: {msg}")
 
-    if not 0 < s.parse_timeout <= 86400:
-        fail("parse_timeout", "must be positive seconds (at most a day)")
+    if not 0 < s.parse_timeout <= 3600:
+        fail("parse_timeout", "must be between 0 and 3600 seconds (CPU seconds per MB of a file)")
     if not 64 <= s.parse_memory_mb <= 1_048_576:
         fail("parse_memory_mb", "must be between 64 and 1048576 MB")
     if s.chunk_size < 100 or s.chunk_size > 20000:

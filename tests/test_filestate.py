@@ -23,9 +23,9 @@ def reads(monkeypatch):
     seen: list[str] = []
     real = ingest.load_file
 
-    def counting(root, rel, reader):
+    def counting(root, rel, budget):
         seen.append(rel)
-        return real(root, rel, reader)
+        return real(root, rel, budget)
 
     monkeypatch.setattr(ingest, "load_file", counting)
     return seen

@@ -129,19 +129,18 @@ def test_rag_index_groups_the_skipped_scans_under_one_reason(scans, tmp_path):
 
 
 def test_each_ocr_page_extends_the_deadline_of_a_file_read_under_the_budget(tmp_path):
-    """OCR is slow: a page read by Tesseract adds its own allowance to the file's deadline,
+    """OCR is slow: a page read by Tesseract adds its own allowance to the file's time budget,
     so a tight budget for parsing does not cut off a scan."""
     from officekit import make_csv
 
-    from rag.loaders.base import ReadOptions
-    from rag.parse_budget import BudgetedParser
+    from rag.loaders.budget import Budget, read_within_budget
 
     png = make_png(tmp_path / "receipt.png")
     table = make_csv(tmp_path / "towns.csv")
-    with BudgetedParser(0.3, 2048, ReadOptions(ocr_page_seconds=120)) as p:
-        p.parse(table)  # the child is up: what follows is parsing time only
-        assert "Kestrel Marine Works" in p.parse(png).text  # Tesseract alone takes longer than 0.3 s
-    with BudgetedParser(0.3, 2048, ReadOptions(ocr_page_seconds=0.01)) as p:
-        p.parse(table)
-        with pytest.raises(ValueError, match="took longer than"):
-            p.parse(png)
+    tight = Budget(seconds_per_mb=0.3, ocr_page_seconds=120)
+    read_within_budget(table, None, tight)  # a worker is up: what follows is parsing time only
+    assert "Kestrel Marine Works" in read_within_budget(png, None, tight).text  # Tesseract alone takes longer
+    stingy = Budget(seconds_per_mb=0.3, ocr_page_seconds=0.01)
+    read_within_budget(table, None, stingy)
+    with pytest.raises(ValueError, match="took longer than"):
+        read_within_budget(png, None, stingy)

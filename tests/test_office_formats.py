@@ -9,12 +9,15 @@ table rows labelled with their headers, fields."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from officekit import FACTS, SCAN_FACTS, make_corpus, make_docx, make_eml, make_xlsx
 
 from rag import Settings, ask, build_index
-from rag.loading import FileReader, document_text, file_of, load_corpus, split_source
+from rag.loading import document_text, file_of, load_corpus, split_source
 
 TESSERACT = shutil.which("tesseract") and shutil.which("pdftoppm")
 
@@ -198,10 +201,19 @@ def test_a_refusal_names_the_files_that_could_not_be_read(tmp_path):
     assert not b.refused and "could not be read" not in b.text
 
 
-def test_reader_closes_its_child_process(office):
+def test_reading_workers_end_with_the_program_that_started_them(office):
+    """Files are parsed in worker processes (rag.loaders.budget) kept for reuse; none outlives the
+    program that used them."""
     folder = office[0]
-    with FileReader(Settings(corpus_dir=folder)) as reader:
-        reader.parse(folder / "minutes.docx")
-        proc = reader._child._proc
-        assert proc is not None and proc.poll() is None
-    assert proc.poll() is not None  # ended with the reader, not left behind
+    code = ("import sys\nfrom pathlib import Path\nfrom rag.loading import document_text\n"
+            "from rag.loaders import budget\n"
+            "assert document_text(Path(sys.argv[1])).startswith('Board minutes')\n"
+            "print(' '.join(str(w.proc.pid) for w in budget._POOL._idle))")
+    proc = subprocess.run([sys.executable, "-c", code, str(folder / "minutes.docx")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert pids  # the worker was kept for the next file while the program ran
+    for pid in pids:  # and ended with it (a pid reused since would not be our worker)
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        assert not cmdline.exists() or b"rag.loaders.budget" not in cmdline.read_bytes()

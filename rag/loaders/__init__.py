@@ -16,12 +16,14 @@ quote from a plain-text file is always ``Path(f).read_text()[start:end]``.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from .base import Parsed, ReadOptions, TextBuilder
 
-__all__ = ["Parsed", "ReadOptions", "TextBuilder", "parse_text", "parse_pdf", "parse_path", "FORMATS"]
+__all__ = ["Parsed", "ReadOptions", "TextBuilder", "parse_text", "parse_pdf", "parse_bytes", "parse_path", "FORMATS"]
 
 # Suffix -> what is read from it (README "Your own documents" says the same).
 FORMATS = {
@@ -31,6 +33,8 @@ FORMATS = {
     ".png": "image (OCR)", ".jpg": "image (OCR)", ".jpeg": "image (OCR)", ".tif": "image (OCR)",
     ".tiff": "image (OCR)",
 }
+# Decoded as UTF-8 by us; every other format is read by its library from a file.
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 
 def precheck(path) -> None:
@@ -64,12 +68,35 @@ def precheck(path) -> None:
 _MAIL_START = re.compile(rb"(?:From |[!-9;-~]+:)")
 
 
+def parse_bytes(name: str, data: bytes, options: ReadOptions | None = None) -> Parsed:
+    """Text and structure of a file's bytes, by the suffix of ``name``: what the
+    reading budget's worker calls on the bytes it read once from the file it
+    opened (:mod:`rag.loaders.budget`). Text formats are decoded here; the
+    others are parsed from a private copy (their libraries and Tesseract want a
+    file), never from the corpus path again.
+
+    >>> parse_bytes("a.md", b"# Hi\\r\\n\\nThere.").text
+    'Hi\\n\\nThere.'
+    """
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in TEXT_SUFFIXES:
+        return _parse_text_bytes(data, suffix)
+    with tempfile.TemporaryDirectory(prefix="rag-read-") as tmp:
+        copy = Path(tmp) / f"file{suffix}"
+        copy.write_bytes(data)
+        del data
+        return parse_path(copy, options)
+
+
 def parse_path(path, options: ReadOptions | None = None, depth: int = 0) -> Parsed:
     """Parse one file by its suffix (any of :data:`FORMATS`); ValueError with a
-    short reason when it cannot be read. ``depth`` counts mails inside mails."""
+    short reason when it cannot be read. ``depth`` counts mails inside mails.
+    Runs where the budget runs it (:func:`parse_bytes`), on files of its own."""
     path = Path(path)
     options = options or ReadOptions()
     suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _parse_text_bytes(path.read_bytes(), suffix)
     precheck(path)
     if suffix == ".pdf":
         from .pdf import parse_pdf as _pdf
@@ -107,15 +134,18 @@ def parse_path(path, options: ReadOptions | None = None, depth: int = 0) -> Pars
         from .ocr import parse_image
 
         return parse_image(path, options)
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
+    raise ValueError(f"unsupported file type {suffix or '(none)'}")
+
+
+def _parse_text_bytes(data: bytes, suffix: str) -> Parsed:
+    if b"\x00" in data[:8192]:
         raise ValueError("binary file (contains NUL bytes)")
     try:
-        raw.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    # read_text applies universal newlines; that is the text users and checkers see.
-    return parse_text(path.read_text(encoding="utf-8"), suffix)
+    # Universal newlines, as Path.read_text applies them: the text users and checkers see.
+    return parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), suffix)
 
 
 def parse_text(text: str, suffix: str) -> Parsed:
