@@ -24,7 +24,7 @@ from ui.app import AccessError, check_access, is_loopback, main, parse_args, par
 from ui.bubbles import answer_html, copy_text
 from ui.chat import Conversation, Turn, feedback_record, store_feedback
 from ui.corpus import Corpus, UploadError, safe_name
-from ui.handlers import Handlers
+from ui.handlers import CHAT_OUTPUTS, Handlers
 from ui.security import known_paths, public_message
 from ui.store import from_record, record_json
 from ui.viewer import source_view_html, sources_html
@@ -329,3 +329,44 @@ def test_rag_ui_command_refuses_all_interfaces_without_credentials(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "refusing to serve on 0.0.0.0" in done.stderr and "RAG_UI_AUTH=user:password" in done.stderr
+
+
+def _asked(h: Handlers, question: str) -> tuple:
+    """Every output ``respond`` yields for ``question``, the last one last."""
+    return list(h.respond(question, Conversation(), "extractive", 5))
+
+
+def test_an_unrelated_file_with_a_negative_cosine_does_not_break_the_answer(tmp_path):
+    # Found by a new user: with two small files, the second passage retrieved was an
+    # unrelated file whose cosine is below zero, and the sources panel crashed the answer.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "walrus.txt").write_text("The walrus festival takes place every March in Tromso. "
+                                       "Tickets cost 20 euros.\n")
+    (corpus / "maths.txt").write_text("The integral of x squared is x cubed over three.\n")
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(s, progress=False)
+    outs = _asked(Handlers(s, Corpus(s)), "How much do walrus festival tickets cost?")
+    final = dict(zip(CHAT_OUTPUTS, outs[-1]))
+    answer = final["conv"].turns[-1].answer
+    maths = next(p for p in answer.passages if p.source == "maths.txt")
+    assert maths.dense_score < 0  # the case that crashed
+    assert "20 euros" in answer.text and answer.citations
+    assert final["notice"] == ""  # nothing failed
+    assert "maths.txt" in final["sources"] and "low" in final["sources"]
+
+
+def test_a_failing_side_panel_leaves_the_answer_intact_and_says_what_failed(indexed, monkeypatch):
+    def broken(*_a, **_k):
+        raise ValueError("the table fell over")
+
+    monkeypatch.setattr("ui.handlers.sources_html", broken)
+    outs = _asked(Handlers(indexed, Corpus(indexed)), "Which UN Security Council resolutions were cited?")
+    final = dict(zip(CHAT_OUTPUTS, outs[-1]))
+    turn = final["conv"].turns[-1]
+    assert turn.answer is not None and turn.answer.text  # the answer stands
+    assert "rag-copytext" in final["chatbot"][-1]["content"]  # shown as a finished answer
+    assert "Sources retrieved" in final["notice"] and "ValueError: the table fell over" in final["notice"]
+    assert "role=\"status\"" in final["notice"]  # information, not an error: the answer is there
+    assert "could not be shown" in final["sources"]
+    assert final["citations"] != "" and "rag-citelist" in final["citations"]  # the other panels still work

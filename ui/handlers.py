@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import threading
 import time
 
@@ -31,6 +32,10 @@ from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOL
 
 # question, notice, chatbot, conv, citations, sources, viewer, details, outbox
 CHAT_OUTPUTS = ("question", "notice", "chatbot", "conv", "citations", "sources", "viewer", "details", "outbox")
+# The side panels by output, with the names the page shows them under.
+PANELS = {"citations": "Citations", "sources": "Sources retrieved", "details": "Answer details"}
+
+log = logging.getLogger(__name__)
 
 
 def model_configured(settings: Settings) -> bool:
@@ -57,6 +62,12 @@ def notice_html(message: str, kind: str = "error") -> str:
         return ""
     role = "alert" if kind == "error" else "status"
     return f'<div class="rag-input-notice rag-{kind}" role="{role}">{html.escape(message)}</div>'
+
+
+def panel_failed(name: str, reason: str) -> str:
+    """What a side panel shows in place of content it failed to render."""
+    return (f'<div class="rag-notice" role="status">The {html.escape(name)} panel could not be shown '
+            f"({html.escape(reason)}). The answer itself is complete.</div>")
 
 
 def outbox(op: str, **payload) -> str:
@@ -135,7 +146,8 @@ class Handlers:
                        conv=conv, outbox=self._save(conv))
             return
         i = conv.turns.index(turn)
-        yield _out(notice="", chatbot=conv.messages(), conv=conv, **self._panels(i, turn), outbox=self._save(conv))
+        yield _out(**{"notice": "", **self._panels(i, turn)}, chatbot=conv.messages(), conv=conv,
+                   outbox=self._save(conv))
 
     def stop(self, conv: Conversation):
         """The stop button: keep what arrived, labelled as stopped."""
@@ -174,7 +186,7 @@ class Handlers:
                 t.stopped = True  # a stream still running for the old conversation ends quietly
         turn = new.current
         panels = self._panels(new.selected, turn) if turn is not None else self._empty_panels()
-        return _out(notice="", chatbot=new.messages(), conv=new, **panels,
+        return _out(**{"notice": "", **panels}, chatbot=new.messages(), conv=new,
                     outbox=outbox("active", id=new.id if new.turns else None))
 
     def _open_citation(self, conv: Conversation, turn_index, marker):
@@ -186,8 +198,15 @@ class Handlers:
         if c is None:
             return _out(conv=conv)
         conv.selected = turn_index
-        viewer = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index)
-        return _out(conv=conv, **{**self._panels(turn_index, turn), "viewer": viewer})
+        panels = self._panels(turn_index, turn)
+        try:
+            panels["viewer"] = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index)
+        except Exception as exc:  # noqa: BLE001 - the answer and the other panels stay usable
+            log.exception("the source viewer failed for %s", c.source)
+            reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))
+            panels["viewer"] = panel_failed("Source", reason)
+            panels["notice"] = notice_html(f"Could not open [{c.marker}] {c.source}: {reason}")
+        return _out(conv=conv, **panels)
 
     def select(self, conv: Conversation, evt: gr.SelectData):
         """Clicking a message shows that turn's citations and sources."""
@@ -218,11 +237,26 @@ class Handlers:
         return outbox("save", record=json.loads(record_json(conv))) if conv.turns else outbox("active", id=None)
 
     def _panels(self, i: int, turn: Turn) -> dict:
+        """The side panels of turn ``i``. A panel that fails to render says so in
+        its place and in the notice under the input; the answer is never lost to it."""
         a = turn.answer
         if a is None:
             return self._empty_panels()
-        return {"citations": citations_html(i, a), "sources": sources_html(a, i), "viewer": VIEWER_PLACEHOLDER,
-                "details": details(turn)}
+        out: dict = {"viewer": VIEWER_PLACEHOLDER}
+        failed: list[str] = []
+        for key, make in (("citations", lambda: citations_html(i, a)), ("sources", lambda: sources_html(a, i)),
+                          ("details", lambda: details(turn))):
+            try:
+                out[key] = make()
+            except Exception as exc:  # noqa: BLE001 - any bug in a panel must leave the answer standing
+                log.exception("the %s panel failed for %r", PANELS[key], turn.question[:80])
+                reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))
+                failed.append(f"{PANELS[key]} ({reason})")
+                out[key] = {"error": reason} if key == "details" else panel_failed(PANELS[key], reason)
+        if failed:
+            out["notice"] = notice_html("The answer is complete, but a panel could not be shown: "
+                                        + "; ".join(failed) + ".", "info")
+        return out
 
     @staticmethod
     def _empty_panels() -> dict:

@@ -128,12 +128,13 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
 
 
 def level(cosine: float) -> str:
-    """"high", "medium" or "low" for a cosine similarity (absolute, not relative).
+    """"high", "medium" or "low" for a cosine similarity (absolute, not relative);
+    cosines run from -1 to 1, and an unrelated text can score below zero.
 
-    >>> level(0.61), level(0.35), level(0.04)
-    ('high', 'medium', 'low')
+    >>> level(0.61), level(0.35), level(0.04), level(-0.05)
+    ('high', 'medium', 'low', 'low')
     """
-    return next(name for floor, name in LEVELS if cosine >= floor)
+    return next((name for floor, name in LEVELS if cosine >= floor), LEVELS[-1][1])
 
 
 def sources_html(answer: Answer, turn: int | None = None) -> str:
