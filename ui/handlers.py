@@ -25,6 +25,7 @@ from rag.providers import embedding_name
 
 from .chat import Conversation, Turn, feedback_record, new_id, store_feedback
 from .corpus import Corpus
+from .details import details_html, details_json
 from .security import known_paths, public_location, public_message
 from .store import from_record, record_json
 from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, citations_html,
@@ -32,8 +33,6 @@ from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOL
 
 # question, notice, chatbot, conv, citations, sources, viewer, details, outbox
 CHAT_OUTPUTS = ("question", "notice", "chatbot", "conv", "citations", "sources", "viewer", "details", "outbox")
-# The side panels by output, with the names the page shows them under.
-PANELS = {"citations": "Citations", "sources": "Sources retrieved", "details": "Answer details"}
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +43,8 @@ def model_configured(settings: Settings) -> bool:
 
 
 def details(turn: Turn | None) -> dict:
-    """The JSON panel: citations with offsets, warnings and the trace."""
-    if turn is None or turn.answer is None:
-        return {}
-    a = turn.answer
-    out = {"refused": a.refused, "warnings": list(a.warnings),
-           "citations": [{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
-                          "quote": c.quote} for c in a.citations],
-           "trace": a.trace}
-    # Traces are free-form (int keys, tuples, numpy floats): make them plain JSON.
-    return json.loads(json.dumps(out, default=str))
+    """The JSON output of ``/ask``: citations with offsets, warnings and the trace."""
+    return details_json(turn.answer) if turn is not None and turn.answer is not None else {}
 
 
 def notice_html(message: str, kind: str = "error") -> str:
@@ -167,6 +158,10 @@ class Handlers:
             return _out(conv=conv)
         if kind == "cite":
             return self._open_citation(conv, msg.get("turn"), msg.get("marker"))
+        if kind == "more":  # an answer's "Retrieved passages and answer details" link
+            return self._show_turn(conv, msg.get("turn"))
+        if kind == "close":  # the source viewer was closed
+            return _out(conv=conv, viewer=VIEWER_PLACEHOLDER)
         if kind == "open":
             new = from_record(msg.get("record"))
             if new is None:
@@ -211,8 +206,10 @@ class Handlers:
     def select(self, conv: Conversation, evt: gr.SelectData):
         """Clicking a message shows that turn's citations and sources."""
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
-        i = conv.turn_at_message(index)
-        if i is None:
+        return self._show_turn(conv, conv.turn_at_message(index))
+
+    def _show_turn(self, conv: Conversation, i):
+        if not isinstance(i, int) or not 0 <= i < len(conv.turns):
             return _out(conv=conv)
         conv.selected = i
         return _out(conv=conv, **self._panels(i, conv.turns[i]))
@@ -242,17 +239,24 @@ class Handlers:
         a = turn.answer
         if a is None:
             return self._empty_panels()
-        out: dict = {"viewer": VIEWER_PLACEHOLDER}
         failed: list[str] = []
-        for key, make in (("citations", lambda: citations_html(i, a)), ("sources", lambda: sources_html(a, i)),
-                          ("details", lambda: details(turn))):
+
+        def attempt(name: str, make, fallback=None):
             try:
-                out[key] = make()
+                return make()
             except Exception as exc:  # noqa: BLE001 - any bug in a panel must leave the answer standing
-                log.exception("the %s panel failed for %r", PANELS[key], turn.question[:80])
+                log.exception("the %s panel failed for %r", name, turn.question[:80])
                 reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))
-                failed.append(f"{PANELS[key]} ({reason})")
-                out[key] = {"error": reason} if key == "details" else panel_failed(PANELS[key], reason)
+                failed.append(f"{name} ({reason})")
+                return panel_failed(name, reason) if fallback is None else fallback
+
+        # The sources panel holds the files retrieved, then the answer's details as tables;
+        # the JSON output stays plain data (the /ask API returns it).
+        out = {"viewer": VIEWER_PLACEHOLDER,
+               "citations": attempt("Citations", lambda: citations_html(i, a)),
+               "sources": attempt("Sources retrieved", lambda: sources_html(a, i))
+               + attempt("Answer details", lambda: details_html(a)),
+               "details": attempt("Answer details (JSON)", lambda: details(turn), {})}
         if failed:
             out["notice"] = notice_html("The answer is complete, but a panel could not be shown: "
                                         + "; ".join(failed) + ".", "info")
