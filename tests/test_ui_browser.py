@@ -59,6 +59,10 @@ def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, v
     examples.first.wait_for(timeout=30_000)
     texts = examples.all_inner_texts()
     assert len(texts) == 3 and all(t.strip().endswith("?") for t in texts), texts
+    assert not any(re.match(r"What is said about|Which documents mention", t.strip()) for t in texts), texts
+    style = page.evaluate("() => { const s = getComputedStyle(document.querySelector('#rag-chat button.example'));"
+                          " return [s.borderTopStyle, s.backgroundColor]; }")
+    assert style[0] != "none" and style[1] not in ("rgba(0, 0, 0, 0)", "transparent"), style  # looks like a button
     p.press(examples.first)  # an example asks itself
     wait_for_answer(page)
     assert texts[0].strip() in page.locator("#rag-chat [data-testid=user]").last.inner_text()

@@ -184,7 +184,7 @@ def _corpus_tab(corpus: Corpus) -> SimpleNamespace:
         with gr.Column(scale=3, min_width=300):
             table = gr.Dataframe(headers=["File", "Type", "Size", "Status"], value=corpus.files(), type="array",
                                  interactive=False, label="Files in the corpus", elem_id="rag-files",
-                                 show_search="search", wrap=True)
+                                 show_search="search", wrap=True, column_widths=["50%", "12%", "17%", "21%"])
         with gr.Column(scale=2, min_width=300):
             upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add files", elem_id="rag-upload")
             # Filled by the page script the moment files are chosen: too large or wrong type, and why.
