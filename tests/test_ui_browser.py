@@ -191,6 +191,10 @@ def test_too_long_question_keeps_its_text_with_the_reason_under_the_box(pages, v
     notice = page.locator("#rag-notice [role=alert]")
     notice.wait_for(timeout=20_000)
     assert "limit is 2,000" in notice.inner_text()
+    # Laid out under the box at its full width, not squeezed into a narrow column.
+    widths = page.evaluate("() => [document.querySelector('#rag-notice [role=alert]').getBoundingClientRect().width,"
+                           " document.querySelector('#rag-question').getBoundingClientRect().width]")
+    assert widths[0] >= 0.9 * widths[1], widths
     page.locator("#rag-question .submit-button").wait_for(timeout=10_000)
     assert box.input_value() == text  # kept, to shorten it
     assert page.locator("#rag-chat [data-testid=bot]").count() == 0  # never a chat answer
