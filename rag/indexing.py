@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 import uuid
 
@@ -41,6 +40,8 @@ from .lexicon import Lexicon, TokenStore, token_row
 from .lexicon import folder as lexicon_folder
 from .lexicon import rebuild as rebuild_lexicon
 from .loading import CorpusError, corpus_files
+from .progress import IndexProgress
+from .progress import of as progress_of
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
@@ -152,7 +153,7 @@ def stored_chunks(collection) -> list[Chunk]:
     return sorted(iter_chunks(collection), key=lambda c: (c.source, c.start))
 
 
-def build_index(settings: Settings | None = None, *, progress: bool | None = None,
+def build_index(settings: Settings | None = None, *, progress: bool | IndexProgress | None = None,
                 embeddings=None, rebuild: bool = False, full_check: bool = False) -> IndexReport:
     """Bring the index in line with the corpus; return what was done.
 
@@ -160,7 +161,9 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     or rebuilt and the report says so; ``rebuild=True`` always rebuilds. One
     run at a time per index folder (a second one waits). Files whose size and
     times match the last run's record are not read (:mod:`rag.filestate`);
-    ``full_check=True`` reads and hashes every file.
+    ``full_check=True`` reads and hashes every file. ``progress``: True shows a
+    bar, False nothing, None a bar on a terminal, an :class:`~rag.progress.IndexProgress`
+    what it is set up for (lines in a log, see ``rag index``).
 
     >>> print(build_index().summary())  # doctest: +SKIP
     Index: .../index
@@ -178,8 +181,12 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     files = filestate.stat_files(settings.corpus_dir, paths)
 
     check_folder(settings)
-    with index_lock(settings):
-        return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check)
+    shown = progress_of(progress)
+    try:
+        with index_lock(settings):
+            return _sync(settings, files, unsupported, t0, scan_started, shown, embeddings, rebuild, full_check)
+    finally:
+        shown.close()
 
 
 def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list[Skipped], t0: float,
@@ -222,15 +229,16 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
             _set_meta(collection, rag_complete=False)
             marked = True
 
-    show = sys.stderr.isatty() if progress is None else progress
+    progress.start(files=len(plan.changed), unchanged=len(plan.unchanged))
     units = _unit_store(settings)
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
-                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units)
+                    window=ADD_BATCH, progress=progress, before_first_write=mark_incomplete, unit_store=units)
     known = {f.source: plan.recorded[f.source] for f in plan.unchanged}
     if result.documents + sum(1 for r in known.values() if not r.skipped) == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
                           f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
     to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
+    progress.set_phase("removing old chunks" if to_delete else "checking answer-unit vectors")
     if to_delete:
         mark_incomplete()
         # After adding, so an interruption never leaves a file with no chunks at all.
@@ -245,6 +253,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         generation = uuid.uuid4().hex
         _set_meta(collection, rag_fingerprint=fp, rag_generation=generation, rag_complete=True)
     filestate.save_state(settings, generation, fp, {**known, **result.recorded}, scan_started)
+    progress.set_phase("building the keyword index")
     _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp)
 
     skipped = list(unsupported) + [Skipped(s, r.skipped) for s, r in known.items() if r.skipped] \

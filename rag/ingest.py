@@ -31,6 +31,7 @@ from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
 from .lexicon import token_row
 from .loading import load_document
+from .progress import IndexProgress
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
@@ -60,15 +61,17 @@ class IngestResult:
 
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
-           window: int = 256, progress: bool = False,
+           window: int = 256, progress: IndexProgress | None = None,
            before_first_write: Callable[[], None] | None = None, unit_store=None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
     the chunk ids each source already has there. A file whose text hashes as
     in ``recorded`` (it was only touched) is not chunked again.
     ``before_first_write`` runs once, before anything is written. With a
     ``unit_store``, the answer units of each new chunk are embedded in the same
-    call and stored there (see :mod:`rag.unitstore`)."""
+    call and stored there (see :mod:`rag.unitstore`). ``progress`` hears of
+    every file read and every chunk found and stored."""
     result = IngestResult()
+    progress = progress or IndexProgress()
     chunks_q: queue.Queue = queue.Queue(maxsize=max(4, 8192 // max(window, 1)))
     failure: list[BaseException] = []
     stop = threading.Event()
@@ -76,7 +79,7 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
     def read() -> None:
         try:
             _read_files(Path(settings.corpus_dir), files, stored, settings, recorded or {}, result,
-                        chunks_q, stop)
+                        chunks_q, stop, progress)
         except BaseException as exc:  # handed to the embedding thread, which re-raises it
             failure.append(exc)
         finally:
@@ -84,7 +87,6 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 
     reader = threading.Thread(target=read, name="rag-index-reader", daemon=True)
     reader.start()
-    bar = _progress_bar(progress)
     writer = ThreadPoolExecutor(1, thread_name_prefix="rag-index-writer")
     pending: list[Future] = []
     try:
@@ -96,9 +98,7 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                 finished = True
             else:
                 pending_chunks.extend(item)
-                if bar is not None:
-                    bar.total = (bar.total or 0) + len(item)
-                    bar.refresh()
+                progress.chunks_found(len(item))
             # Equal windows, not growing ones: with write sizes 64, 128, 256... garbling
             # Chroma 1.5.9's persisted HNSW file no longer crashed a plain reader (so it is
             # not what Chroma loads); equal windows keep its usual behaviour.
@@ -121,9 +121,9 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                     before_first_write()
                 pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]
                 result.chunks_embedded += len(batch)
-                if bar is not None:  # the bar counts chunks stored, not just embedded
-                    pending[0].add_done_callback(
-                        lambda f, n=len(batch): f.exception() is None and bar.update(n))
+                # Progress counts chunks stored, not just embedded.
+                pending[0].add_done_callback(
+                    lambda f, n=len(batch): f.exception() is None and progress.chunks_stored(n))
         for f in pending:
             f.result()
         if failure:
@@ -141,18 +141,17 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
         stop.set()
         _drain(chunks_q)
         reader.join(timeout=10)
-        if bar is not None:
-            bar.close()
     return result
 
 
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
-                stop: threading.Event) -> None:
+                stop: threading.Event, progress: IndexProgress) -> None:
     for f in files:
         if stop.is_set():
             return
         loaded = load_document(root, f.source)
+        progress.file_read()
         if isinstance(loaded, Skipped):
             log.warning("skipped %s: %s", printable(loaded.source), loaded.reason)
             result.skipped.append(loaded)
@@ -211,12 +210,3 @@ def _drain(q: queue.Queue) -> None:
             q.get_nowait()
     except queue.Empty:
         pass
-
-
-def _progress_bar(show: bool):
-    if not show:
-        return None
-    from tqdm import tqdm
-
-    # The total grows as the reader finds new chunks; it is exact once reading is done.
-    return tqdm(total=0, desc="embedding chunks", unit="chunk", file=sys.stderr)

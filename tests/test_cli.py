@@ -62,3 +62,26 @@ def test_errors_exit_non_zero_with_one_clear_line(env, args, extra, code, messag
     assert out.returncode == code
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_rag_index_into_a_log_file_shows_progress_lines_and_quiet_shows_none(env, tmp_path):
+    # `rag index > log.txt`: stdout is a file, not a terminal, so progress comes as lines there.
+    log = tmp_path / "log.txt"
+    with log.open("w") as out:
+        done = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--progress-every", "0.2"], stdout=out,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, **env}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text().splitlines()
+    progress = [ln for ln in lines if ln.startswith("indexing: ")]
+    assert progress[0] == "indexing: 5 files to read (0 unchanged)"
+    assert len(progress) >= 4, lines  # the run takes seconds: a line every 0.2 s
+    assert any(" so far)" in ln and "chunks stored" in ln for ln in progress[1:-1])
+    assert progress[-1].startswith("indexing: 5/5 files read, ") and "done in" in progress[-1]
+    assert lines.index(progress[-1]) < lines.index(next(ln for ln in lines if ln.startswith("Index: ")))
+    assert "\r" not in log.read_text() and "it/s" not in log.read_text()  # lines, not a bar's redraws
+
+    quiet = run(["index", "--quiet", "--rebuild"], env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "indexing:" not in quiet.stdout + quiet.stderr and "chunks embedded: 31" in quiet.stdout
+    bad = run(["index", "--progress-every", "0"], env)
+    assert bad.returncode == 2 and "expected seconds" in bad.stderr
