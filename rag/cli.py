@@ -80,10 +80,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .extras import require
+
+    require("gradio", "ui", "rag ui (the chat UI) and its tests")
     try:
         from ui.app import main as ui_main
     except ImportError as exc:
-        raise SettingsError(f"the UI is not installed ({exc}); run `pip install -e .` in the repo") from None
+        raise SettingsError(f"the UI is not installed ({exc}); run `pip install -e '.[ui]'` in the repo") from None
     return ui_main(args.rest)
 
 
