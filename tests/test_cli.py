@@ -85,3 +85,16 @@ def test_rag_index_into_a_log_file_shows_progress_lines_and_quiet_shows_none(env
     assert "indexing:" not in quiet.stdout + quiet.stderr and "chunks embedded: 31" in quiet.stdout
     bad = run(["index", "--progress-every", "0"], env)
     assert bad.returncode == 2 and "expected seconds" in bad.stderr
+
+
+@pytest.mark.parametrize("command,module,extra", [(["eval"], "matplotlib", "eval"), (["ui"], "gradio", "ui")])
+def test_a_command_whose_extra_is_missing_says_what_to_install(env, tmp_path, command, module, extra):
+    # An installed package that fails to import is what a venv without the extra looks like to Python.
+    shadow = tmp_path / "shadow" / module
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(f"raise ImportError('No module named {module}')\n")
+    out = run(command, {**env, "PYTHONPATH": f"{shadow.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
+              timeout=60)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert f"need {module}, which is not installed: pip install -e '.[{extra}]'" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
