@@ -9,7 +9,6 @@ gets its own server (the fixtures are module-scoped).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil

@@ -18,13 +18,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from browser_kit import (AXE, DESKTOP, HOSTILE_NAME, HOSTILE_TEXT, PHONE, QUESTION, REPO, VIEWS,  # noqa: F401
-                         app_settings, browser, fake, has_outline, last_answer, pages, screenshot, server,
-                         wait_for_answer)
+from browser_kit import (DESKTOP, HOSTILE_NAME, HOSTILE_TEXT, QUESTION, REPO, VIEWS,  # noqa: F401
+                         app_settings, axe_violations, browser, fake, has_outline, last_answer, pages, screenshot,
+                         server, wait_for_answer)
 from rag import ask
 from rag.loading import document_text
 from ui.bubbles import copy_text
@@ -237,18 +236,12 @@ def test_keyboard_path_through_input_citation_viewer_and_back(pages):
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_axe_finds_no_serious_or_critical_violations(pages, view):
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: tests/run.sh installs it (npm install --prefix .test-deps axe-core)")
     p = pages(view)
     page = p.open()
     p.ask(QUESTION)
     p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)
     page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || '')).slice(0, 5)}))""")
-    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    bad = axe_violations(page)
     assert bad == [], json.dumps(bad, indent=1)
     assert p.outside == []
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from browser_kit import (DESKTOP, LONG_QUESTION, PHONE, QUESTION, VIEWS, app_settings, assert_no_overflow,  # noqa: F401
-                         axe_violations, browser, choose_model, fake, last_answer, pages, screenshot, server,
-                         wait_for_answer)
+                         axe_violations, browser, choose_model, fake, last_answer, pages, screenshot, server)
 
 KEYBOARD_PX = 336  # a phone keyboard's height: the visible viewport shrinks by this much
 
