@@ -199,21 +199,15 @@ def has_outline(page, selector_js: str) -> bool:
 
 
 def overflowing(page) -> dict:
-    """Elements wider than the viewport, or placed beyond its sides, that no
-    ancestor box inside the viewport clips or scrolls (a table scrolling in its
-    own box is fine; the page scrolling sideways is not), and the page's width."""
+    """Every element (with a size) that reaches past either side of the viewport, even
+    inside a box that would scroll it, and the page's scroll width."""
     return page.evaluate("""() => {
         const W = window.innerWidth, bad = [];
-        const fits = r => r.left >= -1 && r.right <= W + 1;
         for (const e of document.querySelectorAll('body *')) {
             const r = e.getBoundingClientRect();
-            if (!r.width || !r.height || fits(r) || getComputedStyle(e).visibility === 'hidden') continue;
-            let clipped = false;
-            for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
-                if (getComputedStyle(a).overflowX !== 'visible' && fits(a.getBoundingClientRect())) { clipped = true; break; }
-            }
-            if (!clipped) bad.push(`${e.tagName.toLowerCase()}#${e.id}.${String(e.className).slice(0, 50)} `
-                                   + `[${Math.round(r.left)}, ${Math.round(r.right)}]`);
+            if (r.width && r.height && (r.left < -1 || r.right > W + 1))
+                bad.push(`${e.tagName.toLowerCase()}#${e.id}.${String(e.className).slice(0, 50)} `
+                         + `[${Math.round(r.left)}, ${Math.round(r.right)}]`);
         }
         return {bad: bad.slice(0, 10), scrollWidth: document.documentElement.scrollWidth, width: W}; }""")
 

@@ -1,6 +1,7 @@
 """The "Answer details" panel: what went into one answer, as tables a person
 reads (the query, timings, the passages retrieved with their scores, the
-sentences chosen), with the raw JSON behind a toggle for bug reports.
+sentences chosen), with the raw JSON behind a toggle for bug reports. Columns
+marked ``rag-wide`` are left out on a phone.
 
 The trace is free-form (:attr:`rag.Answer.trace`): every part is shown only
 when present, and every value is escaped.
@@ -88,16 +89,17 @@ def _retrieved(answer: Answer, trace: dict) -> str:
         body.append(
             f'<tr{" class=rag-cited" if used else ""}><td class="rag-num">{i + 1}</td>'
             f'<td>{file_html(r.get("source", "?"))}</td>'
-            f'<td class="rag-num">{_num(start, "{}")}–{_num(end, "{}")}</td>'
-            f'<td class="rag-num">{_num(r.get("dense"))}</td><td class="rag-num">{_num(r.get("lexical"))}</td>'
-            f'<td class="rag-num">{_num(r.get("score"), "{:.4f}")}</td>'
+            f'<td class="rag-num rag-wide">{_num(start, "{}")}–{_num(end, "{}")}</td>'
+            f'<td class="rag-num">{_num(r.get("dense"))}</td><td class="rag-num rag-wide">{_num(r.get("lexical"))}</td>'
+            f'<td class="rag-num rag-wide">{_num(r.get("score"), "{:.4f}")}</td>'
             f'<td>{"yes" if used else "no"}</td></tr>')
     return ('<div class="rag-table-box" tabindex="0" role="region" aria-label="Retrieved passages">'
             '<table class="rag-sources rag-retrieved"><caption>Retrieved passages, in rank order: cosine '
             "similarity to the question (vector search), BM25 keyword score, and the fused rank score "
             "that ordered them.</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">File</th>"
-            '<th scope="col">Characters</th><th scope="col">Cosine</th><th scope="col">Keywords</th>'
-            '<th scope="col">Fused</th><th scope="col">Cited</th></tr></thead><tbody>'
+            '<th scope="col" class="rag-wide">Characters</th><th scope="col">Cosine</th>'
+            '<th scope="col" class="rag-wide">Keywords</th><th scope="col" class="rag-wide">Fused</th>'
+            '<th scope="col">Cited</th></tr></thead><tbody>'
             + "".join(body) + "</tbody></table></div>")
 
 
@@ -107,13 +109,13 @@ def _evidence(trace: dict) -> str:
         return ""
     body = "".join(
         f'<tr><td>{file_html(r.get("source", "?"))}</td>'
-        f'<td class="rag-num">{_num(r.get("start"), "{}")}–{_num(r.get("end"), "{}")}</td>'
+        f'<td class="rag-num rag-wide">{_num(r.get("start"), "{}")}–{_num(r.get("end"), "{}")}</td>'
         f'<td class="rag-num">{_num(r.get("score"))}</td><td class="rag-num">{_num(r.get("dense"))}</td>'
         f'<td class="rag-num">{_num(r.get("cover"))}</td></tr>'
         for r in rows if isinstance(r, dict))
     return ('<div class="rag-table-box" tabindex="0" role="region" aria-label="Sentences chosen">'
             '<table class="rag-sources"><caption>Sentences the extractive answerer chose: its score, the '
             "sentence's cosine to the question, and how much of the question's content it covers (0-1)."
-            '</caption><thead><tr><th scope="col">File</th><th scope="col">Characters</th>'
+            '</caption><thead><tr><th scope="col">File</th><th scope="col" class="rag-wide">Characters</th>'
             '<th scope="col">Score</th><th scope="col">Cosine</th><th scope="col">Covers</th></tr></thead>'
             "<tbody>" + body + "</tbody></table></div>")

@@ -235,7 +235,7 @@ def sources_html(answer: Answer, turn: int | None = None) -> str:
              "chunk of the file, on an absolute scale from 0 to 1: on-topic text scores about 0.5 or more, "
              "unrelated text under 0.2. It measures topic, not whether the file answers.</caption>"
              '<thead><tr><th scope="col">File</th><th scope="col">Similarity</th>'
-             '<th scope="col">Chunks</th><th scope="col">Cited</th></tr></thead><tbody>']
+             '<th scope="col" class="rag-wide">Chunks</th><th scope="col">Cited</th></tr></thead><tbody>']
     for source, r in sorted(by_file.items(), key=lambda kv: -(kv[1]["dense"] or 0.0)):
         if r["dense"] is None:
             sim = '<span class="rag-muted" title="found by keywords only">–</span>'
@@ -252,7 +252,7 @@ def sources_html(answer: Answer, turn: int | None = None) -> str:
         lines.append(
             f'<tr class="{"rag-cited" if r["markers"] else ""}"><td>{file_html(source)}</td>'
             f'<td class="rag-num" title="rank-fusion score {r["score"]:.4f}">{sim}</td>'
-            f'<td class="rag-num">{r["n"]}</td><td class="rag-cited-cell">{cited}</td></tr>')
+            f'<td class="rag-num rag-wide">{r["n"]}</td><td class="rag-cited-cell">{cited}</td></tr>')
     lines.append("</tbody></table></div>")
     return "".join(lines)
 
