@@ -87,18 +87,16 @@ def _retrieved(answer: Answer, trace: dict) -> str:
         used = isinstance(start, int) and isinstance(end, int) and any(
             start <= s < end for s in spans.get(r.get("source"), ()))
         body.append(
-            f'<tr{" class=rag-cited" if used else ""}><td class="rag-num">{i + 1}</td>'
-            f'<td>{file_html(r.get("source", "?"))}</td>'
-            f'<td class="rag-num rag-wide">{_num(start, "{}")}–{_num(end, "{}")}</td>'
-            f'<td class="rag-num">{_num(r.get("dense"))}</td><td class="rag-num rag-wide">{_num(r.get("lexical"))}</td>'
-            f'<td class="rag-num rag-wide">{_num(r.get("score"), "{:.4f}")}</td>'
-            f'<td>{"yes" if used else "no"}</td></tr>')
+            f'<tr{" class=rag-cited" if used else ""}><td class="rag-num" title="fused rank score '
+            f'{_num(r.get("score"), "{:.4f}")}">{i + 1}</td>'
+            f'<td>{file_html(r.get("source", "?"))}<span class="rag-chars">{_num(start, "{}")}–{_num(end, "{}")}'
+            f'</span></td><td class="rag-num">{_num(r.get("dense"))}</td>'
+            f'<td class="rag-num rag-wide">{_num(r.get("lexical"))}</td><td>{"yes" if used else "no"}</td></tr>')
     return ('<div class="rag-table-box" tabindex="0" role="region" aria-label="Retrieved passages">'
-            '<table class="rag-sources rag-retrieved"><caption>Retrieved passages, in rank order: cosine '
-            "similarity to the question (vector search), BM25 keyword score, and the fused rank score "
-            "that ordered them.</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">File</th>"
-            '<th scope="col" class="rag-wide">Characters</th><th scope="col">Cosine</th>'
-            '<th scope="col" class="rag-wide">Keywords</th><th scope="col" class="rag-wide">Fused</th>'
+            '<table class="rag-sources rag-retrieved"><caption>Retrieved passages, in the order rank fusion '
+            "put them (its score on the number): file and characters, cosine similarity to the question "
+            "(vector search), BM25 keyword score.</caption><thead><tr><th scope=\"col\">#</th>"
+            '<th scope="col">File</th><th scope="col">Cosine</th><th scope="col" class="rag-wide">Keywords</th>'
             '<th scope="col">Cited</th></tr></thead><tbody>'
             + "".join(body) + "</tbody></table></div>")
 
