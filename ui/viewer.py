@@ -251,7 +251,7 @@ def sources_html(answer: Answer, turn: int | None = None) -> str:
             cited = '<span class="rag-muted">no</span>'
         lines.append(
             f'<tr class="{"rag-cited" if r["markers"] else ""}"><td>{file_html(source)}</td>'
-            f'<td class="rag-num" title="rank-fusion score {r["score"]:.4f}">{sim}</td>'
+            f'<td class="rag-num rag-sim" title="rank-fusion score {r["score"]:.4f}">{sim}</td>'
             f'<td class="rag-num rag-wide">{r["n"]}</td><td class="rag-cited-cell">{cited}</td></tr>')
     lines.append("</tbody></table></div>")
     return "".join(lines)
