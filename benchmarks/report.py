@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from rag.extras import require
+
 STAGES = ("embed_query", "dense", "lexical", "fusion", "answer")
 
 
@@ -168,8 +170,7 @@ def emb(size: dict) -> str:
 
 
 def draw_chart(r: dict, path: Path) -> None:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "eval", "the benchmark charts")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

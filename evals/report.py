@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.extras import require
+
 # (key, short column title) in display order.
 COLUMNS = [("pass_rate", "pass"), ("fact_accuracy", "facts"), ("retrieval_recall", "ret@k"), ("mrr", "MRR"),
            ("citation_precision", "citP"), ("citation_recall", "citR"), ("quote_validity", "quotes"),
@@ -105,8 +107,7 @@ def markdown(result: dict, chart_name: str | None) -> str:
 
 def chart(result: dict, path: Path) -> Path:
     """Grouped bars of the main rates per category, saved as PNG."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "eval", "rag eval's charts")
     matplotlib.use("Agg")  # no display on CI or servers
     import matplotlib.pyplot as plt
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rag import Settings, ask, build_index
+from rag.extras import require
 from rag.loading import CorpusError, document_text
 from rag.settings import ANSWERERS, SettingsError
 
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             old, new = (json.loads(p.read_text(encoding="utf-8")) for p in args.compare)
             print(compare(old, new))
             return 0
+        require("matplotlib", "eval", "rag eval's charts")  # before minutes of answering, not after
         overrides = {k: v for k in ("answerer", "top_k") if (v := getattr(args, k)) is not None}
         base = Settings.from_env(**overrides)
         suites = [load_suite(p) for p in args.suites or default_suites()]

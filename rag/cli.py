@@ -1,6 +1,6 @@
 """The ``rag`` command: index, ask, eval, ui.
 
-    rag index                      # sync the index with the corpus
+    rag index                      # sync the index with the corpus (progress: a bar, or lines in a log)
     rag ask "Which resolutions were cited?"  [--json]
     rag eval [SUITE ...]           # see evals/README.md
     rag ui                         # the Gradio chat app
@@ -17,11 +17,22 @@ import logging
 import os
 import sys
 
+from .progress import DEFAULT_EVERY
 from .safety import guard_handlers, guard_http_loggers, mask_credentials, printable
 from .settings import Settings, SettingsError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0.1 and 3600, got {text!r}")
+    return value
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -35,9 +46,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexing import build_index
+    from .progress import for_command_line
 
-    report = build_index(_settings(args), progress=None if not args.progress else True, rebuild=args.rebuild,
-                         full_check=args.full_check)
+    progress = for_command_line(quiet=args.quiet, bar=args.progress, every=args.progress_every)
+    report = build_index(_settings(args), progress=progress, rebuild=args.rebuild, full_check=args.full_check)
     print(report.summary())
     return 0
 
@@ -68,10 +80,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .extras import require
+
+    require("gradio", "ui", "rag ui (the chat UI) and its tests")
     try:
         from ui.app import main as ui_main
     except ImportError as exc:
-        raise SettingsError(f"the UI is not installed ({exc}); run `pip install -e .` in the repo") from None
+        raise SettingsError(f"the UI is not installed ({exc}); run `pip install -e '.[ui]'` in the repo") from None
     return ui_main(args.rest)
 
 
@@ -94,7 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("index", help="index the corpus (incremental)")
     common(sp)
-    sp.add_argument("--progress", action="store_true", help="always show the progress bar")
+    shown = sp.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true",
+                       help="always show the progress bar (on stderr); by default it shows on a terminal, and "
+                            "when stdout is not one (a log, a service, CI) a progress line goes there instead "
+                            "every few seconds")
+    shown.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+    sp.add_argument("--progress-every", dest="progress_every", type=_seconds, default=DEFAULT_EVERY, metavar="SECONDS",
+                    help=f"seconds between progress lines when not on a terminal (default {DEFAULT_EVERY:g})")
     sp.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it from the corpus")
     sp.add_argument("--full-check", dest="full_check", action="store_true",
                     help="read and hash every file, not only those whose size or time changed")

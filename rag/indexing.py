@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import sqlite3
-import sys
 import time
 import uuid
 
@@ -39,6 +38,8 @@ from .diskspace import RESERVE, NoSpace, Room, estimate_bytes, free_bytes, full_
 from .health import (WRITTEN_BY, check_folder, discard_collection, index_lock, remember_clean, repair_store,
                      store_error)
 from .loading import SUPPORTED_SUFFIXES, CorpusError, corpus_files, file_of, reader_signature
+from .progress import IndexProgress
+from .progress import of as progress_of
 from .providers import embedding_name, make_chroma_client, make_embeddings
 from .safety import printable
 from .settings import Settings
@@ -151,7 +152,7 @@ def stored_chunks(collection) -> list[Chunk]:
     return sorted(iter_chunks(collection), key=lambda c: (c.source, c.start))
 
 
-def build_index(settings: Settings | None = None, *, progress: bool | None = None,
+def build_index(settings: Settings | None = None, *, progress: bool | IndexProgress | None = None,
                 embeddings=None, rebuild: bool = False, full_check: bool = False) -> IndexReport:
     """Bring the index in line with the corpus; return what was done.
 
@@ -159,7 +160,9 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     or rebuilt and the report says so; ``rebuild=True`` always rebuilds. One
     run at a time per index folder (a second one waits). Files whose size and
     times match the last run's record are not read (:mod:`rag.filestate`);
-    ``full_check=True`` reads and hashes every file.
+    ``full_check=True`` reads and hashes every file. ``progress``: True shows a
+    bar, False nothing, None a bar on a terminal, an :class:`~rag.progress.IndexProgress`
+    what it is set up for (lines in a log, see ``rag index``).
 
     >>> print(build_index().summary())  # doctest: +SKIP
     Index: .../index
@@ -178,30 +181,34 @@ def build_index(settings: Settings | None = None, *, progress: bool | None = Non
     files = filestate.stat_files(settings.corpus_dir, paths, seen)
 
     check_folder(settings)
-    with index_lock(settings):
-        if not (rebuild or full_check):
-            same = filestate.unchanged_report(settings, files, fingerprint(settings), reader_signature(settings))
-            if same is not None:  # nothing to do, and Chroma was not even opened
-                skipped = sorted(list(unsupported) + [Skipped(s, r) for s, r in same.skipped.items()]
-                                 + [Skipped(s, r) for s, r in same.notes], key=lambda s: s.source)
-                if [(s.source, s.reason) for s in skipped] != same.last_skipped:  # e.g. an unsupported file added
-                    filestate.remember_skipped(settings, [(s.source, s.reason) for s in skipped])
-                return IndexReport(location=settings.index_location, files_added=[], files_updated=[],
-                                   files_removed=[], files_unchanged=same.files, skipped=skipped,
-                                   chunks_embedded=0, units_embedded=0, chunks_removed=0,
-                                   chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
-                                   seconds=time.perf_counter() - t0, warnings=[])
-        room = None if settings.chroma_url else Room(settings.index_dir)
-        try:
-            return _sync(settings, files, unsupported, t0, scan_started, progress, embeddings, rebuild, full_check,
-                         room)
-        except NoSpace:
-            raise
-        except Exception as exc:  # a disk that filled anyway (another program): say so, not "InternalError"
-            if room is not None and (is_disk_full(exc) or (_compaction_failed(exc) and
-                                                           free_bytes(settings.index_dir) < RESERVE)):
-                raise full_disk_error(settings.index_dir, exc) from None
-            raise
+    shown = progress_of(progress)
+    try:
+        with index_lock(settings):
+            if not (rebuild or full_check):
+                same = filestate.unchanged_report(settings, files, fingerprint(settings), reader_signature(settings))
+                if same is not None:  # nothing to do, and Chroma was not even opened
+                    skipped = sorted(list(unsupported) + [Skipped(s, r) for s, r in same.skipped.items()]
+                                     + [Skipped(s, r) for s, r in same.notes], key=lambda s: s.source)
+                    if [(s.source, s.reason) for s in skipped] != same.last_skipped:  # e.g. an unsupported file added
+                        filestate.remember_skipped(settings, [(s.source, s.reason) for s in skipped])
+                    return IndexReport(location=settings.index_location, files_added=[], files_updated=[],
+                                       files_removed=[], files_unchanged=same.files, skipped=skipped,
+                                       chunks_embedded=0, units_embedded=0, chunks_removed=0,
+                                       chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
+                                       seconds=time.perf_counter() - t0, warnings=[])
+            room = None if settings.chroma_url else Room(settings.index_dir)
+            try:
+                return _sync(settings, files, unsupported, t0, scan_started, shown, embeddings, rebuild,
+                             full_check, room)
+            except NoSpace:
+                raise
+            except Exception as exc:  # a disk that filled anyway (another program): say so, not "InternalError"
+                if room is not None and (is_disk_full(exc) or (_compaction_failed(exc) and
+                                                               free_bytes(settings.index_dir) < RESERVE)):
+                    raise full_disk_error(settings.index_dir, exc) from None
+                raise
+    finally:
+        shown.close()
 
 
 def _compaction_failed(exc: Exception) -> bool:
@@ -262,16 +269,17 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
             _set_meta(collection, rag_complete=False)
             marked = True
 
-    show = sys.stderr.isatty() if progress is None else progress
+    progress.start(files=len(plan.changed), unchanged=len(plan.unchanged))
     units = _unit_store(settings)
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
-                    window=ADD_BATCH, progress=show, before_first_write=mark_incomplete, unit_store=units,
+                    window=ADD_BATCH, progress=progress, before_first_write=mark_incomplete, unit_store=units,
                     before_write=room.chunks if room is not None else None)
     known_docs = len(plan.unchanged) - len(plan.unchanged_skipped)
     if result.documents + known_docs == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
                           f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
     to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
+    progress.set_phase("removing old chunks" if to_delete else "checking answer-unit vectors")
     if to_delete:
         mark_incomplete()
         # After adding, so an interruption never leaves a file with no chunks at all.
@@ -284,6 +292,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     wrote = bool(result.chunks_embedded or to_delete or rebuilt or incomplete)
     if wrote:
         generation = uuid.uuid4().hex
+    progress.set_phase("building the keyword index")
     # The lexicon first, committed for the new generation; then the switch readers watch
     # (the generation stamp). Until then they keep using the previous commit.
     _update_lexicon(settings, collection, result.token_rows, to_delete, rebuilt, generation or "", fp,

@@ -33,6 +33,7 @@ from .filestate import FileStat, Recorded
 from .lexicon_writer import token_row
 from .loaders.budget import Budget
 from .loading import load_file
+from .progress import IndexProgress
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
@@ -62,7 +63,7 @@ class IngestResult:
 
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
-           window: int = 256, progress: bool = False,
+           window: int = 256, progress: IndexProgress | None = None,
            before_first_write: Callable[[], None] | None = None, unit_store=None,
            before_write: Callable[[list[str]], None] | None = None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
@@ -72,8 +73,10 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
     ``unit_store``, the answer units of each new chunk are embedded in the same
     call and stored there (see :mod:`rag.unitstore`). ``before_write(texts)``
     runs before each window is written (the disk-space check); what it raises
-    stops the run with the earlier windows kept."""
+    stops the run with the earlier windows kept. ``progress`` hears of every
+    file read and every chunk found and stored."""
     result = IngestResult()
+    progress = progress or IndexProgress()
     chunks_q: queue.Queue = queue.Queue(maxsize=max(4, 8192 // max(window, 1)))
     failure: list[BaseException] = []
     stop = threading.Event()
@@ -81,7 +84,7 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
     def read() -> None:
         try:
             _read_files(Path(settings.corpus_dir), files, stored, settings, recorded or {}, result,
-                        chunks_q, stop)
+                        chunks_q, stop, progress)
         except BaseException as exc:  # handed to the embedding thread, which re-raises it
             failure.append(exc)
         finally:
@@ -89,7 +92,6 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 
     reader = threading.Thread(target=read, name="rag-index-reader", daemon=True)
     reader.start()
-    bar = _progress_bar(progress)
     writer = ThreadPoolExecutor(1, thread_name_prefix="rag-index-writer")
     pending: list[Future] = []
     try:
@@ -101,9 +103,7 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                 finished = True
             else:
                 pending_chunks.extend(item)
-                if bar is not None:
-                    bar.total = (bar.total or 0) + len(item)
-                    bar.refresh()
+                progress.chunks_found(len(item))
             # Equal windows, not growing ones: with write sizes 64, 128, 256... garbling
             # Chroma 1.5.9's persisted HNSW file no longer crashed a plain reader (so it is
             # not what Chroma loads); equal windows keep its usual behaviour.
@@ -128,9 +128,9 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
                     before_first_write()
                 pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]
                 result.chunks_embedded += len(batch)
-                if bar is not None:  # the bar counts chunks stored, not just embedded
-                    pending[0].add_done_callback(
-                        lambda f, n=len(batch): f.exception() is None and bar.update(n))
+                # Progress counts chunks stored, not just embedded.
+                pending[0].add_done_callback(
+                    lambda f, n=len(batch): f.exception() is None and progress.chunks_stored(n))
         for f in pending:
             f.result()
         if failure:
@@ -148,19 +148,18 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
         stop.set()
         _drain(chunks_q)
         reader.join(timeout=10)
-        if bar is not None:
-            bar.close()
     return result
 
 
 def _read_files(root: Path, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
                 recorded: dict[str, Recorded], result: IngestResult, out: queue.Queue,
-                stop: threading.Event) -> None:
+                stop: threading.Event, progress: IndexProgress) -> None:
     budget = Budget.from_settings(settings)
     for f in files:
         if stop.is_set():
             return
         _read_file(root, f, budget, stored, settings, recorded, result, out, stop)
+        progress.file_read()
 
 
 def _read_file(root: Path, f: FileStat, budget: Budget, stored: dict[str, set[str]], settings: Settings,
@@ -235,12 +234,3 @@ def _drain(q: queue.Queue) -> None:
             q.get_nowait()
     except queue.Empty:
         pass
-
-
-def _progress_bar(show: bool):
-    if not show:
-        return None
-    from tqdm import tqdm
-
-    # The total grows as the reader finds new chunks; it is exact once reading is done.
-    return tqdm(total=0, desc="embedding chunks", unit="chunk", file=sys.stderr)

@@ -29,7 +29,7 @@ from .loading import unread_note
 from .questions import mentions_target, split_question
 from .retrieval import Retriever
 from .settings import Settings
-from .text import QUESTION_WORDS, STOPWORDS, salient_words, stem, terms, words
+from .text import QUESTION_WORDS, STOPWORDS, salient_words, stem, stream_pieces, terms, words
 from .types import Answer
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class Engine:
                 timings["answer"] = timings.get("answer", 0.0) + time.perf_counter() - t
                 answered.append((part, part_answer))
             answer = finish_answer(merge_answers(answered), settings)
-            yield answer.text
+            yield from stream_pieces(answer.text)
         # Balanced quote marks, no statement cut at its colon (a no-op on an answer finished above;
         # a model's streamed text is finished here, and the final Answer is authoritative).
         answer = finish_answer(answer, settings)
@@ -304,9 +304,10 @@ class Engine:
             yield from answerer.stream(query, passages, retriever, query_vector)
         else:
             extra = {"max_chars": max_chars} if max_chars and isinstance(answerer, ExtractiveAnswerer) else {}
-            # Finished before its text is sent, so what streams is what the Answer says.
+            # Finished before its text is sent, so what streams is what the Answer says; sent a
+            # sentence at a time, as a model's verified sentences are.
             answer = finish_answer(answerer.answer(query, passages, retriever, query_vector, **extra), settings)
-            yield answer.text
+            yield from stream_pieces(answer.text)
             yield answer
 
 

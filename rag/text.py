@@ -181,6 +181,26 @@ def sentence_spans(text: str, base: int = 0, lines: bool = True) -> list[tuple[i
     return spans
 
 
+_MARKERS_AFTER = re.compile(r"(?:[ \t]*\[\d{1,3}\])*")
+
+
+def stream_pieces(text: str) -> list[str]:
+    """``text`` cut after each sentence and the ``[n]`` markers that follow it,
+    for streaming an answer sentence by sentence. The pieces join back into
+    ``text``, and every piece after the first starts with whitespace.
+
+    >>> stream_pieces("Abe met Mr. Trump. [1] They talked. [2]\\n\\nLater, more. [3]")
+    ['Abe met Mr. Trump. [1]', ' They talked. [2]', '\\n\\nLater, more. [3]']
+    """
+    cuts: list[int] = []
+    for _, end in sentence_spans(text):
+        end = _MARKERS_AFTER.match(text, end).end()
+        if end < len(text) and text[end].isspace() and (not cuts or end > cuts[-1]):
+            cuts.append(end)
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def _push(text: str, start: int, end: int, base: int, spans: list[tuple[int, int]]) -> None:
     seg = text[start:end]
     lead = len(seg) - len(seg.lstrip())

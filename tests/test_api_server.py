@@ -20,6 +20,7 @@ import httpx
 import openai
 import pytest
 
+from rag.api.schema import count_tokens
 from rag.loading import document_text
 
 from conftest import SEEDS, free_port
@@ -137,6 +138,37 @@ def test_stream_sends_openai_chunks_then_citations_then_done(served):
     assert all(e.startswith("data: ") for e in events)
     assert events[-1] == "data: [DONE]"
     assert json.loads(events[-2][6:])["citations"] == plain.model_extra["citations"]
+
+
+def test_usage_counts_words_and_punctuation_of_question_and_answer(served):
+    url, _ = served
+    resp = ask_once(url, RESOLUTIONS_Q)
+    content = resp.choices[0].message.content
+    assert resp.usage is not None
+    assert resp.usage.prompt_tokens == count_tokens(RESOLUTIONS_Q) == 8
+    assert resp.usage.completion_tokens == count_tokens(content) > 20
+    assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
+
+
+def test_a_long_extractive_answer_streams_sentence_by_sentence_with_usage(served):
+    url, _ = served
+    question = "What did Secretary Tillerson say?"
+    plain = ask_once(url, question)
+    chunks = list(ask_once(url, question, stream=True, stream_options={"include_usage": True}))
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    text = "".join(deltas)
+    assert text == plain.choices[0].message.content
+    answer = [d for d in deltas if "Sources:" not in d]
+    assert len(answer) >= 2, deltas  # one event per sentence, not the whole answer at once
+    assert all(re.search(r"[.!?]”?\s*(\[\d+\]\s*)+$", d) for d in answer), answer  # each ends a sentence
+    assert all(d[0].isspace() for d in answer[1:])
+    finish = next(c for c in chunks if c.choices and c.choices[0].finish_reason == "stop")
+    assert finish.usage is not None and finish.usage.model_dump() == plain.usage.model_dump()
+    assert chunks[-1].choices == [] and chunks[-1].usage.model_dump() == plain.usage.model_dump()
+    bad = httpx.post(url + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
+                     json={"model": "rag", "stream": True, "stream_options": {"include_usage": "yes"},
+                           "messages": [{"role": "user", "content": question}]})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "stream_options"
 
 
 def test_earlier_messages_are_the_history_so_follow_ups_work(served):

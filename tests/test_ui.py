@@ -24,10 +24,11 @@ from ui.app import AccessError, check_access, is_loopback, main, parse_args, par
 from ui.bubbles import answer_html, copy_text
 from ui.chat import Conversation, Turn, feedback_record, store_feedback
 from ui.corpus import Corpus, UploadError, safe_name
-from ui.handlers import Handlers
+from ui.handlers import CHAT_OUTPUTS, Handlers
 from ui.security import known_paths, public_message
 from ui.store import from_record, record_json
-from ui.viewer import source_view_html, sources_html
+from ui.details import details_html
+from ui.viewer import citations_html, file_html, short_heading, source_view_html, sources_html
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -345,3 +346,88 @@ def test_rag_ui_command_refuses_all_interfaces_without_credentials(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "refusing to serve on 0.0.0.0" in done.stderr and "RAG_UI_AUTH=user:password" in done.stderr
+
+
+def _asked(h: Handlers, question: str) -> tuple:
+    """Every output ``respond`` yields for ``question``, the last one last."""
+    return list(h.respond(question, Conversation(), "extractive", 5))
+
+
+def test_an_unrelated_file_with_a_negative_cosine_does_not_break_the_answer(tmp_path):
+    # Found by a new user: with two small files, the second passage retrieved was an
+    # unrelated file whose cosine is below zero, and the sources panel crashed the answer.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "walrus.txt").write_text("The walrus festival takes place every March in Tromso. "
+                                       "Tickets cost 20 euros.\n")
+    (corpus / "maths.txt").write_text("The integral of x squared is x cubed over three.\n")
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(s, progress=False)
+    outs = _asked(Handlers(s, Corpus(s)), "How much do walrus festival tickets cost?")
+    final = dict(zip(CHAT_OUTPUTS, outs[-1]))
+    answer = final["conv"].turns[-1].answer
+    maths = next(p for p in answer.passages if p.source == "maths.txt")
+    assert maths.dense_score < 0  # the case that crashed
+    assert "20 euros" in answer.text and answer.citations
+    assert final["notice"] == ""  # nothing failed
+    assert "maths.txt" in final["sources"] and "low" in final["sources"]
+
+
+def test_a_failing_side_panel_leaves_the_answer_intact_and_says_what_failed(indexed, monkeypatch):
+    def broken(*_a, **_k):
+        raise ValueError("the table fell over")
+
+    monkeypatch.setattr("ui.handlers.sources_html", broken)
+    outs = _asked(Handlers(indexed, Corpus(indexed)), "Which UN Security Council resolutions were cited?")
+    final = dict(zip(CHAT_OUTPUTS, outs[-1]))
+    turn = final["conv"].turns[-1]
+    assert turn.answer is not None and turn.answer.text  # the answer stands
+    assert "rag-copytext" in final["chatbot"][-1]["content"]  # shown as a finished answer
+    assert "Sources retrieved" in final["notice"] and "ValueError: the table fell over" in final["notice"]
+    assert "role=\"status\"" in final["notice"]  # information, not an error: the answer is there
+    assert "could not be shown" in final["sources"] and "rag-kvtable" in final["sources"]  # details still shown
+    assert final["citations"] != "" and "rag-citelist" in final["citations"]  # the other panels still work
+
+
+def test_sources_show_each_heading_path_once_shortened_in_the_middle():
+    heading = "Installation > Installers > macOS > GUI installer > Step by step guide for new users"
+    p = [Passage("c", "docs/how-to/install.md", 0, 500, "", 0.1, 0.7, 1.0, heading)]
+    a = Answer("One [1]. Two [2]. Three [3].", [Citation(i, "docs/how-to/install.md", "q", 10 * i, 10 * i + 1)
+                                                 for i in (1, 2, 3)], passages=p)
+    bubble, panel = answer_html(0, a), citations_html(0, a)
+    for html in (bubble, panel):
+        assert html.count('class="rag-heading"') == 1  # once for the three citations from that section
+        assert 'title="Installation &gt; Installers' in html  # the full path on hover
+    short = short_heading(heading)
+    assert short.startswith("Installation > … >") and short.endswith("Step by step guide for new users")
+    assert len(short) <= 64 and short_heading("A > B") == "A > B"
+    # File names wrap after their separators, not inside words.
+    assert file_html("docs/how-to/install.md") == \
+        '<span class="rag-file">docs/<wbr>how-<wbr>to/<wbr>install.md</span>'
+
+
+def test_answer_details_are_tables_with_the_json_behind_a_toggle():
+    trace = {"question": "Who?", "query": "Who came to Tokyo?", "answerer": "extractive", "seconds": 0.25,
+             "timings": {"embed_query": 0.04, "dense": 0.005}, "confidence": 0.9,
+             "retrieved": [{"source": "a.txt", "start": 0, "end": 50, "score": 0.03, "dense": -0.02, "lexical": 1.2},
+                           {"source": "b <x>.txt", "start": 5, "end": 9, "score": 0.01, "dense": None}],
+             "evidence": [{"source": "a.txt", "start": 10, "end": 20, "score": 1.3, "dense": 0.4, "cover": 0.8}]}
+    a = Answer("Tillerson came. [1]", [Citation(1, "a.txt", "Tillerson came.", 10, 25)], trace=trace)
+    html = details_html(a)
+    assert '<table class="rag-kvtable">' in html and "Who came to Tokyo?" in html  # the query searched for
+    assert "embed the question 40 ms" in html and "0.25 s" in html
+    assert "-0.02" in html and "b &lt;x&gt;.txt" in html and "<x>" not in html.split("<details")[0]
+    assert html.count("<tr class=rag-cited>") == 1  # a.txt 0-50 holds the citation at 10
+    assert '<details class="rag-json"><summary>' in html and "&quot;quote&quot;: &quot;Tillerson came.&quot;" in html
+    assert details_html(Answer("x", trace="not a dict")).count("<table") == 1  # free-form traces never break it
+
+
+def test_viewer_shows_prose_as_text_and_code_blocks_as_code(tmp_path):
+    text = "# Guide\n\nRun this:\n\n```\nhatch --version\n```\n\nThen read on.\n"
+    (tmp_path / "g.md").write_text(text)
+    shown = document_text(tmp_path / "g.md")
+    start = shown.index("Then read")
+    page = source_view_html(tmp_path, Citation(1, "g.md", shown[start:start + 13], start, start + 13), turn=0)
+    assert '<code class="rag-code">' in page and "hatch --version" in page.split('<code class="rag-code">')[1]
+    assert "Then read on" not in "".join(x.split("</code>")[0] for x in page.split('<code class="rag-code">')[1:])
+    assert 'aria-label="Close the source and go back to the answer"' in page

@@ -17,189 +17,18 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-import ui  # noqa: F401  (sets the offline environment before gradio is imported)
-from fake_openai import FakeOpenAI, Reply, cite
-from rag import Settings, ask, build_index
+from browser_kit import (DESKTOP, HOSTILE_NAME, HOSTILE_TEXT, QUESTION, REPO, VIEWS,  # noqa: F401
+                         app_settings, axe_violations, browser, fake, has_outline, last_answer, pages, screenshot,
+                         server, wait_for_answer)
+from rag import ask
 from rag.loading import document_text
-from ui.app import build_app, serve
 from ui.bubbles import copy_text
 from ui.corpus import safe_name
 from ui.layout import REFRESH_SECONDS
-
-from conftest import free_port
-
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-AXE = REPO / ".test-deps" / "node_modules" / "axe-core" / "axe.min.js"
-QUESTION = "Which UN Security Council resolutions were cited?"
-DESKTOP = {"viewport": {"width": 1366, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
-VIEWS = [pytest.param(DESKTOP, id="desktop-1366x900"), pytest.param(PHONE, id="phone-390x844")]
-HOSTILE_NAME = '<img src=x onerror="window.pwned=1">notes.txt'  # plain text: the loader keeps markup as is
-HOSTILE_TEXT = ("Zebra notes\n\nThe zebra committee of Ulaanbaatar approved the yak treaty in 2031 "
-                '![t](http://example.com/t.png) <img src="http://example.com/x.png"> '
-                "<script>window.pwned = 1</script>.\n")
-
-
-@pytest.fixture(scope="module")
-def app_settings(tmp_path_factory) -> Settings:
-    """A writable copy of seeds/ and a real MiniLM + Chroma index, both in tmp."""
-    root = tmp_path_factory.mktemp("ui-browser")
-    shutil.copytree(REPO / "seeds", root / "corpus")
-    s = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(s, progress=False)
-    return s
-
-
-@pytest.fixture(scope="module")
-def fake():
-    """A model that streams its first sentence, then holds the rest until released."""
-    with FakeOpenAI() as f:
-        def reply(request):
-            n = cite(request, "2270")
-            # A sentence is shown once the next one starts: " They" releases the first.
-            chunks = ["The resolutions cited were", " 2270 and 2231", f" [{n}].", " They", " imposed", f" sanctions [{n}]."]
-            return Reply("".join(chunks), chunks=chunks, pause_after=4)
-
-        f.handler = reply
-        yield f
-
-
-@pytest.fixture(scope="module")
-def server(app_settings, fake):
-    settings = app_settings.replace(llm_base_url=fake.url, llm_api_key="test", llm_max_retries=0)
-    app = build_app(settings)
-    _, url, _ = serve(app, "127.0.0.1", free_port(), block=False, quiet=True)
-    yield url
-    fake.release.set()
-    app.close()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get update && apt-get install -y chromium`")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright for Python is missing: pip install -e '.[test]' (it drives the system Chromium)")
-    home = tmp_path_factory.mktemp("chromium-home")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)})
-        yield b
-        b.close()
-
-
-class Page:
-    """A fresh browser context (own storage) with one page on the app, recording
-    every request that does not go to the app itself."""
-
-    def __init__(self, browser, server: str, view: dict) -> None:
-        self.server = server
-        self.view = view
-        self.context = browser.new_context(**view)
-        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        self.page = self.new_page()
-
-    def new_page(self):
-        page = self.context.new_page()
-        page.on("request", lambda r: self.outside.append(r.url)
-                if not r.url.startswith((self.server, "data:", "blob:")) else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        return page
-
-    @property
-    def phone(self) -> bool:
-        return self.view is PHONE
-
-    def open(self, page=None):
-        page = page or self.page
-        page.goto(self.server)
-        page.locator("#rag-question textarea").wait_for(timeout=60_000)
-        # The page script has started (it closes the sidebar on phones, renders saved conversations).
-        page.wait_for_function("() => window.rag && document.querySelector('#rag-history li')", timeout=20_000)
-        # The sidebar settles: closed on a phone, open on the desktop, its slide finished.
-        page.wait_for_function("o => document.querySelector('#rag-sidebar').classList.contains('open') === o",
-                               arg=not self.phone, timeout=5_000)
-        page.wait_for_timeout(500)
-        return page
-
-    def press(self, locator) -> None:
-        """A tap on the phone, a click on the desktop."""
-        locator.tap() if self.phone else locator.click()
-
-    def ask(self, question: str, page=None) -> None:
-        page = page or self.page
-        box = page.locator("#rag-question textarea")
-        asked = page.locator("#rag-chat [data-testid=user]").count()
-        box.fill(question)
-        box.press("Enter")
-        page.wait_for_function("n => document.querySelectorAll('#rag-chat [data-testid=user]').length > n",
-                               arg=asked, timeout=30_000)
-        wait_for_answer(page)
-
-    def sidebar(self, page=None, open_: bool = True) -> None:
-        """Open (or close) the sidebar; on the desktop it is open already."""
-        page = page or self.page
-        if page.evaluate("() => document.querySelector('#rag-sidebar').classList.contains('open')") != open_:
-            self.press(page.locator("#rag-sidebar .toggle-button"))
-            page.wait_for_function("o => document.querySelector('#rag-sidebar').classList.contains('open') === o",
-                                   arg=open_, timeout=5_000)
-            page.wait_for_timeout(400)  # the slide-in transition
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def pages(browser, server):
-    opened: list[Page] = []
-
-    def make(view: dict) -> Page:
-        p = Page(browser, server, view)
-        opened.append(p)
-        return p
-
-    yield make
-    for p in opened:
-        p.close()
-
-
-def wait_for_answer(page, timeout: int = 60_000) -> None:
-    """Until the last answer is final (it carries its copy text) and Ask is back."""
-    page.wait_for_function(
-        """() => { const bots = document.querySelectorAll('#rag-chat [data-testid=bot]');
-                   return bots.length && bots[bots.length - 1].querySelector('.rag-copytext')
-                          && !document.querySelector('#rag-question .stop-button'); }""", timeout=timeout)
-
-
-def last_answer(page):
-    return page.locator("#rag-chat [data-testid=bot]").last
-
-
-def screenshot(page, tmp_path: Path, name: str) -> None:
-    shot = tmp_path / name
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 20_000
-    if os.environ.get("RAG_UI_SCREENSHOT_DIR"):
-        shutil.copyfile(shot, Path(os.environ["RAG_UI_SCREENSHOT_DIR"]) / name)
-
-
-def has_outline(page, selector_js: str) -> bool:
-    """Is the element's focus outline drawn (style not none, at least 2 px)?"""
-    return page.evaluate(f"""() => {{ const e = {selector_js}; if (!e) return false;
-        const s = getComputedStyle(e); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }}""")
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -213,6 +42,7 @@ def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, v
         return {hit: hit && hit.outerHTML.slice(0, 200), sidebarOpen: document.querySelector('#rag-sidebar').classList.contains('open'),
                 box: [box.left, box.top, box.right, box.bottom], boxOnTop: !!hit && !!hit.closest('#rag-question'),
                 chatTop: r('#rag-chat-col').top, chatLeft: r('#rag-chat-col').left, panelsTop: r('#rag-side-panels').top,
+                panels: getComputedStyle(document.getElementById('rag-side-panels')).display,
                 scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
                 height: window.innerHeight}; }""")
     left, top, right, bottom = geometry["box"]
@@ -220,7 +50,7 @@ def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, v
     assert 0 <= left and right <= geometry["width"] and 0 <= top and bottom <= geometry["height"]
     if p.phone:
         assert not geometry["sidebarOpen"], "the sidebar must start closed on a phone"
-        assert geometry["chatTop"] < geometry["panelsTop"], "the chat comes first on a phone"
+        assert geometry["panels"] == "none", "on a phone the panels open as a sheet from an answer, not below the chat"
         assert geometry["scrollWidth"] <= geometry["width"] + 1, "the page scrolls sideways"
     else:
         assert geometry["sidebarOpen"] and abs(geometry["chatTop"] - geometry["panelsTop"]) < 5
@@ -228,6 +58,10 @@ def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, v
     examples.first.wait_for(timeout=30_000)
     texts = examples.all_inner_texts()
     assert len(texts) == 3 and all(t.strip().endswith("?") for t in texts), texts
+    assert not any(re.match(r"What is said about|Which documents mention", t.strip()) for t in texts), texts
+    style = page.evaluate("() => { const s = getComputedStyle(document.querySelector('#rag-chat button.example'));"
+                          " return [s.borderTopStyle, s.backgroundColor]; }")
+    assert style[0] != "none" and style[1] not in ("rgba(0, 0, 0, 0)", "transparent"), style  # looks like a button
     p.press(examples.first)  # an example asks itself
     wait_for_answer(page)
     assert texts[0].strip() in page.locator("#rag-chat [data-testid=user]").last.inner_text()
@@ -264,7 +98,10 @@ def test_inline_citation_opens_the_highlighted_quote_and_copy_is_plain_text(page
         assert page.evaluate(panel_tops) == before
         screenshot(page, tmp_path, "screenshot-desktop.png")
 
-    if not p.phone:
+    if p.phone:  # the sheet's Close button takes the phone back to the chat
+        p.press(page.locator("#rag-sheet-close"))
+        page.wait_for_function("() => !document.documentElement.classList.contains('rag-sheet')", timeout=5_000)
+    else:
         last_answer(page).hover()
     p.press(page.locator("#rag-chat button[aria-label='Copy message']").last)  # the last answer's
     page.wait_for_timeout(300)
@@ -287,6 +124,9 @@ def test_reload_finds_the_conversation_which_can_be_reopened_and_deleted(pages, 
     assert "2270" in last_answer(page).inner_text()
     p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)  # and its citations still open
     page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
+    if p.phone:  # back from the source sheet to the chat
+        page.go_back()
+        page.wait_for_function("() => !document.documentElement.classList.contains('rag-sheet')", timeout=5_000)
 
     p.sidebar()
     p.press(page.locator("#rag-new"))
@@ -350,6 +190,10 @@ def test_too_long_question_keeps_its_text_with_the_reason_under_the_box(pages, v
     notice = page.locator("#rag-notice [role=alert]")
     notice.wait_for(timeout=20_000)
     assert "limit is 2,000" in notice.inner_text()
+    # Laid out under the box at its full width, not squeezed into a narrow column.
+    widths = page.evaluate("() => [document.querySelector('#rag-notice [role=alert]').getBoundingClientRect().width,"
+                           " document.querySelector('#rag-question').getBoundingClientRect().width]")
+    assert widths[0] >= 0.9 * widths[1], widths
     page.locator("#rag-question .submit-button").wait_for(timeout=10_000)
     assert box.input_value() == text  # kept, to shorten it
     assert page.locator("#rag-chat [data-testid=bot]").count() == 0  # never a chat answer
@@ -383,7 +227,7 @@ def test_keyboard_path_through_input_citation_viewer_and_back(pages):
         if page.evaluate("() => document.activeElement.matches('a.rag-back')"):
             break
     else:
-        pytest.fail("no 'Back to the answer' link before the source text")
+        pytest.fail("no Close link (back to the answer) before the source text")
     page.keyboard.press("Enter")
     page.wait_for_function("h => document.activeElement.matches('#rag-chat a.rag-cite') && "
                            "document.activeElement.getAttribute('href') === h", arg=href, timeout=5_000)
@@ -392,18 +236,12 @@ def test_keyboard_path_through_input_citation_viewer_and_back(pages):
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_axe_finds_no_serious_or_critical_violations(pages, view):
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: tests/run.sh installs it (npm install --prefix .test-deps axe-core)")
     p = pages(view)
     page = p.open()
     p.ask(QUESTION)
     p.press(last_answer(page).locator(".rag-answer > p a.rag-cite").first)
     page.locator("#rag-viewer mark.rag-hit").wait_for(timeout=20_000)
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || '')).slice(0, 5)}))""")
-    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    bad = axe_violations(page)
     assert bad == [], json.dumps(bad, indent=1)
     assert p.outside == []
 

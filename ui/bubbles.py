@@ -19,7 +19,7 @@ import re
 from rag import Answer
 from rag.safety import printable
 
-from .viewer import cite_link, e, heading_for
+from .viewer import cite_link, cited_groups, e, file_html, heading_html
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 SEARCHING = "Searching the corpus…"
@@ -66,14 +66,17 @@ def answer_html(turn: int, answer: Answer) -> str:
     for w in answer.warnings:
         parts.append(f'<p class="rag-warn"><span class="rag-badge rag-warning">Warning</span> {e(w)}</p>')
     if answer.citations:
-        items = []
-        for c in answer.citations:
-            heading = heading_for(answer, c)
-            items.append(f"<li>{cite_link(turn, c.marker, title=f'Open source [{c.marker}]: {printable(c.source)}')} "
-                         f'<span class="rag-file">{e(printable(c.source))}</span> '
-                         f'<span class="rag-muted">(chars {c.start}–{c.end})</span>'
-                         + (f' <span class="rag-heading">{e(heading)}</span>' if heading else "") + "</li>")
+        # One line per file and section: its markers, then where it is (the path once).
+        def links(cs) -> str:
+            return " ".join(cite_link(turn, c.marker, title=f"Open source [{c.marker}]: {printable(c.source)}")
+                            for c in cs)
+
+        items = [f"<li>{links(cs)} {file_html(source)} {heading_html(heading)}</li>"
+                 for source, heading, cs in cited_groups(answer)]
         parts.append(f'<div class="rag-cites"><p class="rag-cites-title">Sources</p><ul>{"".join(items)}</ul></div>')
+    if answer.passages:
+        parts.append(f'<p class="rag-more-line"><a class="rag-more" href="#rag-more-{turn}">'
+                     "Retrieved passages and answer details</a></p>")
     return _with_copy("".join(parts), copy_text(answer))
 
 

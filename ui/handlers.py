@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import threading
 import time
 
@@ -21,9 +22,11 @@ from rag import Answer, Settings, ask_stream
 from rag.examples import example_questions
 from rag.indexing import indexed_files
 from rag.providers import embedding_name
+from rag.safety import printable
 
 from .chat import Conversation, Turn, feedback_record, new_id, store_feedback
 from .corpus import Corpus
+from .details import details_html, details_json
 from .security import known_paths, public_location, public_message
 from .store import from_record, record_json
 from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER, citations_html,
@@ -32,6 +35,8 @@ from .viewer import (CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOL
 # question, notice, chatbot, conv, citations, sources, viewer, details, outbox
 CHAT_OUTPUTS = ("question", "notice", "chatbot", "conv", "citations", "sources", "viewer", "details", "outbox")
 
+log = logging.getLogger(__name__)
+
 
 def model_configured(settings: Settings) -> bool:
     """True when an OpenAI-compatible model is configured (URL or key)."""
@@ -39,16 +44,8 @@ def model_configured(settings: Settings) -> bool:
 
 
 def details(turn: Turn | None) -> dict:
-    """The JSON panel: citations with offsets, warnings and the trace."""
-    if turn is None or turn.answer is None:
-        return {}
-    a = turn.answer
-    out = {"refused": a.refused, "warnings": list(a.warnings),
-           "citations": [{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
-                          "quote": c.quote} for c in a.citations],
-           "trace": a.trace}
-    # Traces are free-form (int keys, tuples, numpy floats): make them plain JSON.
-    return json.loads(json.dumps(out, default=str))
+    """The JSON output of ``/ask``: citations with offsets, warnings and the trace."""
+    return details_json(turn.answer) if turn is not None and turn.answer is not None else {}
 
 
 def notice_html(message: str, kind: str = "error") -> str:
@@ -57,6 +54,12 @@ def notice_html(message: str, kind: str = "error") -> str:
         return ""
     role = "alert" if kind == "error" else "status"
     return f'<div class="rag-input-notice rag-{kind}" role="{role}">{html.escape(message)}</div>'
+
+
+def panel_failed(name: str, reason: str) -> str:
+    """What a side panel shows in place of content it failed to render."""
+    return (f'<div class="rag-notice" role="status">The {html.escape(name)} panel could not be shown '
+            f"({html.escape(reason)}). The answer itself is complete.</div>")
 
 
 def outbox(op: str, **payload) -> str:
@@ -135,7 +138,8 @@ class Handlers:
                        conv=conv, outbox=self._save(conv))
             return
         i = conv.turns.index(turn)
-        yield _out(notice="", chatbot=conv.messages(), conv=conv, **self._panels(i, turn), outbox=self._save(conv))
+        yield _out(**{"notice": "", **self._panels(i, turn)}, chatbot=conv.messages(), conv=conv,
+                   outbox=self._save(conv))
 
     def stop(self, conv: Conversation):
         """The stop button: keep what arrived, labelled as stopped."""
@@ -155,6 +159,10 @@ class Handlers:
             return _out(conv=conv)
         if kind == "cite":
             return self._open_citation(conv, msg.get("turn"), msg.get("marker"))
+        if kind == "more":  # an answer's "Retrieved passages and answer details" link
+            return self._show_turn(conv, msg.get("turn"))
+        if kind == "close":  # the source viewer was closed
+            return _out(conv=conv, viewer=VIEWER_PLACEHOLDER)
         if kind == "open":
             new = from_record(msg.get("record"))
             if new is None:
@@ -174,7 +182,7 @@ class Handlers:
                 t.stopped = True  # a stream still running for the old conversation ends quietly
         turn = new.current
         panels = self._panels(new.selected, turn) if turn is not None else self._empty_panels()
-        return _out(notice="", chatbot=new.messages(), conv=new, **panels,
+        return _out(**{"notice": "", **panels}, chatbot=new.messages(), conv=new,
                     outbox=outbox("active", id=new.id if new.turns else None))
 
     def _open_citation(self, conv: Conversation, turn_index, marker):
@@ -186,14 +194,24 @@ class Handlers:
         if c is None:
             return _out(conv=conv)
         conv.selected = turn_index
-        viewer = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index, self.settings)
-        return _out(conv=conv, **{**self._panels(turn_index, turn), "viewer": viewer})
+        panels = self._panels(turn_index, turn)
+        try:
+            panels["viewer"] = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index,
+                                                  self.settings)
+        except Exception as exc:  # noqa: BLE001 - the answer and the other panels stay usable
+            log.exception("the source viewer failed for %s", c.source)
+            reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))
+            panels["viewer"] = panel_failed("Source", reason)
+            panels["notice"] = notice_html(f"Could not open [{c.marker}] {printable(c.source)}: {reason}")
+        return _out(conv=conv, **panels)
 
     def select(self, conv: Conversation, evt: gr.SelectData):
         """Clicking a message shows that turn's citations and sources."""
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
-        i = conv.turn_at_message(index)
-        if i is None:
+        return self._show_turn(conv, conv.turn_at_message(index))
+
+    def _show_turn(self, conv: Conversation, i):
+        if not isinstance(i, int) or not 0 <= i < len(conv.turns):
             return _out(conv=conv)
         conv.selected = i
         return _out(conv=conv, **self._panels(i, conv.turns[i]))
@@ -218,11 +236,33 @@ class Handlers:
         return outbox("save", record=json.loads(record_json(conv))) if conv.turns else outbox("active", id=None)
 
     def _panels(self, i: int, turn: Turn) -> dict:
+        """The side panels of turn ``i``. A panel that fails to render says so in
+        its place and in the notice under the input; the answer is never lost to it."""
         a = turn.answer
         if a is None:
             return self._empty_panels()
-        return {"citations": citations_html(i, a), "sources": sources_html(a, i), "viewer": VIEWER_PLACEHOLDER,
-                "details": details(turn)}
+        failed: list[str] = []
+
+        def attempt(name: str, make, fallback=None):
+            try:
+                return make()
+            except Exception as exc:  # noqa: BLE001 - any bug in a panel must leave the answer standing
+                log.exception("the %s panel failed for %r", name, turn.question[:80])
+                reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))
+                failed.append(f"{name} ({reason})")
+                return panel_failed(name, reason) if fallback is None else fallback
+
+        # The sources panel holds the files retrieved, then the answer's details as tables;
+        # the JSON output stays plain data (the /ask API returns it).
+        out = {"viewer": VIEWER_PLACEHOLDER,
+               "citations": attempt("Citations", lambda: citations_html(i, a)),
+               "sources": attempt("Sources retrieved", lambda: sources_html(a, i))
+               + attempt("Answer details", lambda: details_html(a)),
+               "details": attempt("Answer details (JSON)", lambda: details(turn), {})}
+        if failed:
+            out["notice"] = notice_html("The answer is complete, but a panel could not be shown: "
+                                        + "; ".join(failed) + ".", "info")
+        return out
 
     @staticmethod
     def _empty_panels() -> dict:

@@ -88,7 +88,9 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
         for ev in asks:
             ev.then(idle, None, [chat.question], queue=False, **private)
         chat.question.stop(h.stop, [conv], chat_out, cancels=asks, **private)
-        inbox.select(h.inbox, [conv], chat_out, show_progress="hidden", **private)
+        # One at a time, in order: "close the viewer" then "open [2]" must not swap places.
+        inbox.select(h.inbox, [conv], chat_out, show_progress="hidden", concurrency_limit=1,
+                     concurrency_id="inbox", **private)
         side.new.click(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.clear(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.select(h.select, [conv], chat_out, show_progress="hidden", **private)
@@ -145,30 +147,34 @@ def _sidebar(settings: Settings) -> SimpleNamespace:
 
 
 def _chat_tab(settings: Settings) -> SimpleNamespace:
+    # On a phone the chat column fills the screen (the page script sizes it) and the
+    # panels column becomes a full-screen sheet, opened from an answer (see page.css).
     with gr.Row(equal_height=False, elem_id="rag-chat-row"):
         with gr.Column(scale=6, min_width=320, elem_id="rag-chat-col"):
             chatbot = gr.Chatbot(label="Conversation", show_label=False, height="min(620px, 62vh)",
                                  elem_id="rag-chat", placeholder=CHAT_PLACEHOLDER, buttons=["copy"],
                                  feedback_options=("Like", "Dislike"), render_markdown=False,
-                                 latex_delimiters=[], sanitize_html=True)
+                                 latex_delimiters=[], sanitize_html=True, autoscroll=False)
             question = gr.Textbox(label="Question", show_label=False, lines=1, max_lines=6,
                                   placeholder="Ask a question about the corpus…", submit_btn="Ask", stop_btn=False,
                                   elem_id="rag-question", autofocus=True)
-            with gr.Row(elem_id="rag-input-foot"):
+            with gr.Column(elem_id="rag-input-foot"):
                 notice = gr.HTML("", elem_id="rag-notice", js_on_load=None, padding=False, label="notice")
                 gr.HTML(f'<span id="rag-counter" data-max="{settings.max_question_chars}" aria-live="polite"></span>',
                         elem_id="rag-counter-box", js_on_load=None, padding=False)
         with gr.Column(scale=5, min_width=300, elem_id="rag-side-panels"):
+            gr.HTML('<div id="rag-sheet-bar"><span id="rag-sheet-title">Answer details</span>'
+                    '<button type="button" id="rag-sheet-close">Close</button></div>', js_on_load=None,
+                    padding=False, elem_id="rag-sheet-bar-box", apply_default_css=False)
             citations = gr.HTML(CITATIONS_PLACEHOLDER, elem_id="rag-citations", js_on_load=None, label="citations",
                                 apply_default_css=False)
             # Our own CSS styles these; document text is escaped in ui.viewer.
             viewer = gr.HTML(VIEWER_PLACEHOLDER, elem_id="rag-viewer", container=True, apply_default_css=False,
-                             label="viewer",
-                             js_on_load=None)
-            with gr.Accordion("Sources retrieved", open=True, elem_id="rag-sources-acc"):
+                             label="viewer", js_on_load=None)
+            with gr.Accordion("Sources retrieved and answer details", open=True, elem_id="rag-sources-acc"):
                 sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", apply_default_css=False, label="sources",
                                   js_on_load=None)
-            with gr.Accordion("Answer details (citations, trace)", open=False):
+            with gr.Accordion("Answer details as JSON", open=False, elem_id="rag-details-acc"):
                 details = gr.JSON(label="Answer details", elem_id="rag-details")
     return SimpleNamespace(chatbot=chatbot, question=question, notice=notice, citations=citations, viewer=viewer,
                            sources=sources, details=details)
@@ -182,7 +188,7 @@ def _corpus_tab() -> SimpleNamespace:
             # (or its API description) before sign-in.
             table = gr.Dataframe(headers=["File", "Type", "Size", "Status"], value=[], type="array",
                                  interactive=False, label="Files in the corpus", elem_id="rag-files",
-                                 show_search="search", wrap=True)
+                                 show_search="search", wrap=True, column_widths=["50%", "12%", "17%", "21%"])
         with gr.Column(scale=2, min_width=300):
             upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add files", elem_id="rag-upload")
             # Filled by the page script the moment files are chosen: too large or wrong type, and why.

@@ -33,7 +33,7 @@ from ..settings import Settings
 from ..types import Answer
 from .pool import Busy, WorkerPool
 from .schema import (ApiError, answer_fields, chunk, completion, new_id, parse_chat_request,
-                     sources_text)
+                     sources_text, usage)
 
 log = logging.getLogger("rag.api")
 
@@ -255,14 +255,14 @@ def create_app(settings: Settings):
                 answer = await pool.run(lambda: ask(question, history=req.history, settings=ask_settings))
             except Exception as exc:  # noqa: BLE001
                 raise error_for(exc) from None
-            return completion(answer, req.model)
+            return completion(answer, req)
 
         stream = pool.stream(lambda: ask_stream(question, history=req.history, settings=ask_settings))
         try:
             first = await stream.next()  # errors before any output still get a proper status code
         except Exception as exc:  # noqa: BLE001
             raise error_for(exc) from None
-        return StreamingResponse(_sse(stream, first, req.model), media_type="text/event-stream",
+        return StreamingResponse(_sse(stream, first, req), media_type="text/event-stream",
                                  headers=SSE_HEADERS, background=BackgroundTask(stream.cancel))
 
     return app
@@ -272,18 +272,21 @@ def _data(obj) -> str:
     return "data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n\n"
 
 
-async def _sse(stream, first, model: str):
-    """OpenAI's chunk stream: a role chunk, content deltas, a final chunk with
-    ``finish_reason`` and our ``citations``/``refused``/``warnings``, then ``[DONE]``.
+async def _sse(stream, first, req):
+    """OpenAI's chunk stream: a role chunk, content deltas (a sentence at a time:
+    see :func:`rag.ask_stream`), a final chunk with ``finish_reason``, ``usage``
+    and our ``citations``/``refused``/``warnings``, a usage-only chunk when the
+    client asked for it (``stream_options.include_usage``), then ``[DONE]``.
 
     When a model fails mid-answer, ``ask_stream`` starts over with the extractive
     answer; a client cannot un-receive text, so the new answer follows a rule
     (``---``) instead of being glued on. Continuations start with whitespace
     (sentences keep their separators); a piece that does not is a restart.
     """
-    cid, created = new_id(), int(time.time())
+    cid, created, model = new_id(), int(time.time()), req.model
     yield _data(chunk(cid, created, model, {"role": "assistant", "content": ""}))
     shown = ""  # the answer the client is reading now (since the last restart)
+    sent = ""  # everything sent, restarts included: what usage counts
     final = None
     try:
         item = first
@@ -293,6 +296,7 @@ async def _sse(stream, first, model: str):
             else:
                 shown += item
             if item:
+                sent += item
                 yield _data(chunk(cid, created, model, {"content": item}))
             item = await stream.next()
         final = item
@@ -312,6 +316,11 @@ async def _sse(stream, first, model: str):
         tail = RESTART + final.text
     tail += sources_text(final)
     if tail:
+        sent += tail
         yield _data(chunk(cid, created, model, {"content": tail}))
-    yield _data(chunk(cid, created, model, {}, "stop", answer_fields(final)))
+    counted = usage(req, sent)
+    yield _data(chunk(cid, created, model, {}, "stop", {"usage": counted, **answer_fields(final)}))
+    if req.include_usage:
+        yield _data({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "choices": [], "usage": counted})
     yield "data: [DONE]\n\n"

@@ -11,6 +11,7 @@ Pure functions over plain data; the HTTP layer is in :mod:`rag.api.app`.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class ChatRequest:
     question: str
     history: list[dict]
     stream: bool
+    include_usage: bool = False  # stream_options.include_usage: a last chunk with only the usage
 
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
@@ -105,6 +107,9 @@ def parse_chat_request(body: object, *, models: tuple[str, ...]) -> ChatRequest:
         stream = False
     if not isinstance(stream, bool):
         raise _bad(f"'stream' must be a boolean, not {_kind(stream)}", "stream")
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise _bad("'stream_options' must be an object like {\"include_usage\": true}", "stream_options")
     for name, lo, hi in (("temperature", 0, 2), ("top_p", 0, 1)):
         v = body.get(name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi):
@@ -138,7 +143,7 @@ def parse_chat_request(body: object, *, models: tuple[str, ...]) -> ChatRequest:
     if not question.strip():
         raise _bad("the question (the last user message) is empty", "messages")
     return ChatRequest(model=model, question=question, history=turns[:-1][-MAX_HISTORY_MESSAGES:],
-                       stream=stream)
+                       stream=stream, include_usage=bool(stream and options.get("include_usage")))
 
 
 def sources_text(answer: Answer) -> str:
@@ -166,16 +171,42 @@ def answer_fields(answer: Answer) -> dict:
             "warnings": list(answer.warnings)}
 
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def count_tokens(text: str) -> int:
+    """Words and punctuation marks in ``text``: the unit of ``usage``. No model's
+    tokenizer runs here (the extractive answerer has none, and a model's may
+    need a download), so this is an estimate that never changes with the model:
+    a BPE tokenizer gives about 1.3 tokens per English word.
+
+    >>> count_tokens("Tillerson came to Tokyo. [1]")
+    8
+    """
+    return len(_TOKEN.findall(text))
+
+
+def usage(req: ChatRequest, content: str) -> dict:
+    """OpenAI's ``usage``: the question and the history it was asked with
+    (``prompt_tokens``), the content returned (``completion_tokens``), counted
+    by :func:`count_tokens`."""
+    prompt = count_tokens(req.question) + sum(count_tokens(m["content"]) for m in req.history)
+    completion = count_tokens(content)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
 def new_id() -> str:
     return "chatcmpl-" + uuid.uuid4().hex[:24]
 
 
-def completion(answer: Answer, model: str) -> dict:
-    """A ``chat.completion`` object for a finished answer."""
+def completion(answer: Answer, req: ChatRequest) -> dict:
+    """A ``chat.completion`` object for a finished answer to ``req``."""
+    content = answer.text + sources_text(answer)
     return {
-        "id": new_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text + sources_text(answer)},
+        "id": new_id(), "object": "chat.completion", "created": int(time.time()), "model": req.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                      "logprobs": None, "finish_reason": "stop"}],
+        "usage": usage(req, content),
         **answer_fields(answer),
     }
 

@@ -2,12 +2,14 @@
   // The browser side of the chat UI (passed to Gradio's launch(js=...)).
   // Server-rendered HTML stays the source of truth; this script only adds what
   // needs the browser: saved conversations (localStorage), citation clicks,
-  // clean copy, the character counter, the phone layout and upload checks.
+  // clean copy, the character counter, upload checks, and the layout: the drawer,
+  // the source sheet, a chat that fills a phone's screen and new answers shown from
+  // their start.
   // It never inserts server or document text as HTML (textContent only).
   const STORE = "rag-citations:conv:";   // localStorage: one record per conversation
   const ACTIVE = "rag-citations:active"; // sessionStorage: this tab's open conversation
   const $ = (sel, root = document) => root.querySelector(sel);
-  const state = {inbox: null, outgoing: [], focusHit: false, restored: false};
+  const state = {inbox: null, outgoing: [], focusHit: null, focusUntil: 0, restored: false};
 
   // -- bridges to the server (gr.HTML #rag-inbox / #rag-outbox, see ui/layout.py)
   const api = window.rag = {
@@ -123,39 +125,102 @@
     if (!ev.key || ev.key.startsWith(STORE)) renderHistory();
   });
 
-  // -- citations: [n] links open the source viewer ----------------------------------
+  // -- citations and details: a sheet over the chat on a phone, the right column on a desktop
+  // [n] opens the quote in the viewer; "Retrieved passages and answer details" opens that
+  // answer's panels. Close, Escape and the browser's Back close it again, focus goes back
+  // to the link that opened it.
+  const narrow = () => window.matchMedia("(max-width: 768px)").matches;
+  const markNarrow = () => document.documentElement.classList.toggle("rag-narrow", narrow());  // see page.css
+  markNarrow();
+  const sheet = {open: false, mode: null, opener: null, wait: null, waitUntil: 0};
+  function setSheetClasses(mode) {
+    const root = document.documentElement;
+    root.classList.remove("rag-sheet", "rag-sheet-source", "rag-sheet-details", "rag-sheet-wait");
+    if (!mode) return;
+    root.classList.add("rag-sheet-" + mode);
+    if (narrow()) root.classList.add("rag-sheet");
+    const title = document.getElementById("rag-sheet-title");
+    if (title) title.textContent = mode === "source" ? "Source" : "Sources and answer details";
+  }
+  function openSheet(mode, opener, wait) {
+    sheet.opener = opener;
+    sheet.mode = mode;
+    setSheetClasses(mode);
+    if (wait) {  // the new source is on its way: keep the old one hidden until it arrives
+      sheet.wait = wait; sheet.waitUntil = Date.now() + 15000;
+      if (narrow()) document.documentElement.classList.add("rag-sheet-wait");
+    }
+    if (!sheet.open) history.pushState({ragSheet: true}, "");  // so Back closes it
+    sheet.open = true;
+    if (mode === "details") {
+      if (narrow()) document.getElementById("rag-sheet-close")?.focus();
+      else { const acc = document.getElementById("rag-sources-acc"); acc?.scrollIntoView({block: "nearest"}); }
+    }
+  }
+  function closeSheet(fromHistory = false) {
+    if (!sheet.open) return;
+    if (!fromHistory && history.state && history.state.ragSheet) { history.back(); return; }  // popstate comes back here
+    sheet.open = false;
+    sheet.wait = null;
+    if (sheet.mode === "source") api.send({kind: "close"});  // the viewer shows its placeholder again
+    setSheetClasses(null);
+    const opener = sheet.opener && sheet.opener.isConnected ? sheet.opener
+      : sheet.opener && $(`#rag-chat a[href="${sheet.opener.getAttribute("href")}"]`);
+    if (opener) { opener.scrollIntoView({block: "nearest"}); opener.focus({preventScroll: true}); }
+  }
+  window.addEventListener("popstate", () => closeSheet(true));
+  function sheetArrived() {  // called on every DOM change
+    if (!sheet.wait) return;
+    const viewer = document.getElementById("rag-viewer");
+    if (!viewer) return;
+    if ($(`a.rag-back[href="${sheet.wait}"]`, viewer) || $(".rag-notice", viewer) || Date.now() > sheet.waitUntil) {
+      sheet.wait = null;
+      document.documentElement.classList.remove("rag-sheet-wait");
+    }
+  }
   document.addEventListener("click", (ev) => {
-    const link = ev.target.closest && ev.target.closest("a.rag-cite, a.rag-back");
+    if (ev.target.closest && ev.target.closest("#rag-sheet-close")) { ev.preventDefault(); closeSheet(); return; }
+    const link = ev.target.closest && ev.target.closest("a.rag-cite, a.rag-back, a.rag-more");
     if (!link) return;
-    const m = /^#rag-(cite|back)-(\d+)-(\d+)$/.exec(link.getAttribute("href") || "");
+    const m = /^#rag-(cite|back|more)-(\d+)(?:-(\d+))?$/.exec(link.getAttribute("href") || "");
     if (!m) return;
     ev.preventDefault();
     ev.stopPropagation();  // not also a click on the chat message
-    if (m[1] === "cite") {
-      state.focusHit = true;
+    if (m[1] === "cite" && m[3]) {
+      state.focusHit = `#rag-back-${m[2]}-${m[3]}`;  // focus the quote once this citation is in the viewer
+      state.focusUntil = Date.now() + 10000;
+      const opener = link.closest("#rag-chat") ? link : (sheet.open && sheet.opener) || link;
+      openSheet("source", opener, `#rag-back-${m[2]}-${m[3]}`);
       api.send({kind: "cite", turn: +m[2], marker: +m[3]});
-    } else {
+    } else if (m[1] === "more") {
+      openSheet("details", link);
+      api.send({kind: "more", turn: +m[2]});
+    } else if (sheet.open) {
+      closeSheet();
+    } else {  // a viewer left open by another page state: just go back to the answer
       const back = $(`#rag-chat a.rag-cite[href="#rag-cite-${m[2]}-${m[3]}"]`);
       if (back) { back.scrollIntoView({block: "center"}); back.focus(); }
     }
   }, true);
   const seenHits = new WeakSet();
   function showHits() {
-    for (const mark of document.querySelectorAll("#rag-viewer mark.rag-hit")) {
-      if (seenHits.has(mark)) continue;
+    const viewer = document.getElementById("rag-viewer");
+    const mark = viewer && $("mark.rag-hit", viewer);
+    if (!mark) return;
+    const box = mark.closest(".rag-doc");
+    if (box && !seenHits.has(mark)) {  // a new source: scroll the viewer's own box (not the page) to the quote
       seenHits.add(mark);
-      const box = mark.closest(".rag-doc");
-      if (box) {  // scroll the viewer's own box, not the page
-        const top = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
-        box.scrollTop = Math.max(0, top - box.clientHeight / 4);
-      }
-      if (state.focusHit) {  // the user asked for it: bring it into view and move focus there
-        state.focusHit = false;
-        const viewer = document.getElementById("rag-viewer");
-        const r = viewer.getBoundingClientRect();
-        if (r.top < 0 || r.bottom > window.innerHeight) viewer.scrollIntoView({block: "start"});
-        mark.focus({preventScroll: true});
-      }
+      const top = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+      box.scrollTop = Math.max(0, top - box.clientHeight / 4);
+    }
+    if (state.focusHit && $(`a.rag-back[href="${state.focusHit}"]`, viewer)) {
+      // The citation the user asked for has arrived (perhaps the same one again): show it, focus the quote.
+      const r = viewer.getBoundingClientRect();
+      if (!narrow() && (r.top < 0 || r.bottom > window.innerHeight)) viewer.scrollIntoView({block: "start"});
+      mark.focus({preventScroll: true});
+      // Gradio keeps an updating component hidden for a moment: try again on the next change until it takes.
+      if (document.activeElement === mark || Date.now() > state.focusUntil) state.focusHit = null;
+      else setTimeout(onChange, 100);
     }
   }
 
@@ -194,10 +259,11 @@
     if (ev.target.closest && ev.target.closest("#rag-question")) counter();
   }, true);
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && ev.target.closest && ev.target.closest("#rag-question")) {
-      const stop = $("#rag-question .stop-button");
-      if (stop) { ev.preventDefault(); stop.click(); }
-    }
+    if (ev.key !== "Escape" || !ev.target.closest) return;
+    const stop = $("#rag-question .stop-button");
+    if (ev.target.closest("#rag-question") && stop) { ev.preventDefault(); stop.click(); return; }
+    if (drawerOpen() && (narrow() || ev.target.closest("#rag-sidebar"))) { ev.preventDefault(); closeDrawer(); return; }
+    if (sheet.open && (narrow() || ev.target.closest("#rag-side-panels"))) { ev.preventDefault(); closeSheet(); }
   }, true);
 
   // -- upload checks before anything is sent ----------------------------------------
@@ -226,19 +292,88 @@
     if (ev.target.closest && ev.target.closest("#rag-upload") && ev.dataTransfer) checkFiles(ev.dataTransfer.files);
   }, true);
 
-  // -- phone layout: the sidebar starts closed, the chat comes first -------------------
-  const narrow = () => window.matchMedia("(max-width: 767px)").matches;
-  function sidebarToggle() { return $("#rag-sidebar .toggle-button") || $(".sidebar .toggle-button"); }
-  function sidebarOpen() { const s = $("#rag-sidebar") || $(".sidebar"); return !!s && s.classList.contains("open"); }
-  function closeSidebarOnPhone() { if (narrow() && sidebarOpen()) sidebarToggle()?.click(); }
-  function openSidebarOnDesktop() { if (!narrow() && !sidebarOpen()) sidebarToggle()?.click(); }
-  function labelToggle() {
+  // -- the drawer (conversations and settings) ------------------------------------------
+  // Closed at first on a phone, open on a desktop. Its toggle says what it will do; on a
+  // phone it covers the page: a tap outside or Escape closes it, Tab stays inside it, and
+  // focus goes back to the toggle.
+  function sidebar() { return document.getElementById("rag-sidebar"); }
+  function sidebarToggle() { return $("#rag-sidebar .toggle-button"); }
+  function drawerOpen() { const s = sidebar(); return !!s && s.classList.contains("open"); }
+  function closeDrawer() { if (drawerOpen()) { sidebarToggle()?.click(); sidebarToggle()?.focus(); } }
+  function closeSidebarOnPhone() { if (narrow() && drawerOpen()) sidebarToggle()?.click(); }
+  function openSidebarOnDesktop() { if (!narrow() && !drawerOpen()) sidebarToggle()?.click(); }
+  let wasOpen = null;
+  function drawerChanged() {
     const t = sidebarToggle();
     if (!t) return;
-    const label = sidebarOpen() ? "Close conversations and settings" : "Open conversations and settings";
+    const open = drawerOpen();
+    const label = open ? "Close conversations and settings" : "Open conversations and settings";
     if (t.getAttribute("aria-label") !== label) t.setAttribute("aria-label", label);
-    const expanded = String(sidebarOpen());
-    if (t.getAttribute("aria-expanded") !== expanded) t.setAttribute("aria-expanded", expanded);
+    if (t.getAttribute("aria-expanded") !== String(open)) t.setAttribute("aria-expanded", String(open));
+    t.setAttribute("aria-controls", "rag-sidebar");
+    document.documentElement.classList.toggle("rag-drawer", open && narrow());
+    if (wasOpen !== null && open !== wasOpen) {
+      if (open && narrow()) setTimeout(() => document.getElementById("rag-new")?.focus(), 50);
+      else if (!open && document.activeElement && (document.activeElement === document.body
+               || document.activeElement.closest("#rag-sidebar"))) t.focus();
+    }
+    wasOpen = open;
+  }
+  const backdrop = el("div", {id: "rag-backdrop", "aria-hidden": "true"});
+  backdrop.addEventListener("click", () => closeDrawer());
+  document.body.append(backdrop);
+  document.addEventListener("keydown", (ev) => {  // a modal drawer keeps Tab inside it
+    if (ev.key !== "Tab" || !narrow() || !drawerOpen()) return;
+    const items = [...sidebar().querySelectorAll("button, [href], input, select, textarea, [tabindex]:not([tabindex='-1'])")]
+      .filter(n => !n.disabled && n.getClientRects().length);
+    if (!items.length) return;
+    const first = items[0], last = items[items.length - 1];
+    if (!sidebar().contains(document.activeElement)) { ev.preventDefault(); first.focus(); }
+    else if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  }, true);
+
+  // -- a phone's chat fills the screen, the question box at the bottom ----------------------
+  // The conversation gets the height left between the header and the box within the
+  // visible viewport (which shrinks when the on-screen keyboard opens), so the page
+  // itself never scrolls on the chat tab: one scroll, the conversation's.
+  function onChatTab() { const c = document.getElementById("rag-chat-col"); return !!c && c.offsetParent !== null; }
+  function fitChat() {
+    const root = document.documentElement;
+    const chatTab = onChatTab();
+    root.classList.toggle("rag-on-chat", chatTab);
+    const chat = document.getElementById("rag-chat"), col = document.getElementById("rag-chat-col");
+    const vv = window.visualViewport;
+    const height = vv ? vv.height : window.innerHeight;
+    root.style.setProperty("--rag-vh", `${Math.round(height)}px`);
+    if (!chat || !col || !narrow() || !chatTab) { root.style.removeProperty("--rag-chat-h"); return; }
+    const gap = 8;  // under the question box
+    const top = chat.getBoundingClientRect().top + window.scrollY;
+    const below = col.getBoundingClientRect().bottom - chat.getBoundingClientRect().bottom;
+    const want = `${Math.max(140, Math.floor(height - top - below - gap))}px`;
+    if (root.style.getPropertyValue("--rag-chat-h") !== want) root.style.setProperty("--rag-chat-h", want);
+    if (window.scrollY && !(vv && vv.offsetTop)) window.scrollTo(0, 0);
+  }
+
+  // -- a new question and its answer are shown from their start -----------------------------
+  // (Gradio's autoscroll is off: it would scroll to the bottom, past a long answer's start.)
+  let followed = "";
+  function followAnswer() {
+    const wrap = $("#rag-chat .bubble-wrap");
+    if (!wrap) return;
+    const users = wrap.querySelectorAll("[data-testid=user]");
+    const bots = wrap.querySelectorAll("[data-testid=bot]");
+    const last = bots.length && bots[bots.length - 1];
+    const key = `${users.length}:${bots.length}:${last && last.querySelector(".rag-copytext") ? "final" : "live"}`;
+    if (key === followed) return;
+    followed = key;
+    if (!users.length) return;
+    const q = users[users.length - 1].closest(".message-row") || users[users.length - 1];
+    const top = (node) => node.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop;
+    let target = top(q) - 34;  // under Gradio's "Clear" icon
+    const a = last && (last.closest(".message-row") || last);
+    if (a && top(a) > top(q)) target = Math.max(target, top(a) - wrap.clientHeight / 2);  // a long question
+    wrap.scrollTop = Math.max(0, target);
   }
 
   // -- Gradio's message labels repeat the raw HTML: label by visible text instead ------
@@ -258,10 +393,14 @@
 
   // -- start ---------------------------------------------------------------------
   let scheduled = false;
+  function onChange() {
+    scheduled = false;
+    sheetArrived(); showHits(); labelMessages(); drawerChanged(); clearReadyNote(); fitChat(); followAnswer();
+  }
   const observer = new MutationObserver(() => {
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => { scheduled = false; showHits(); labelMessages(); labelToggle(); clearReadyNote(); });
+    requestAnimationFrame(onChange);
   });
   const started = Date.now();
   const boot = setInterval(() => {
@@ -271,8 +410,17 @@
     closeSidebarOnPhone();
     openSidebarOnDesktop();
     renderHistory();
-    labelToggle();
+    drawerChanged();
     observer.observe(document.body, {childList: true, subtree: true});
+    if (sidebar()) observer.observe(sidebar(), {attributes: true, attributeFilter: ["class"]});
+    const sized = new ResizeObserver(() => fitChat());
+    for (const id of ["rag-header", "rag-question", "rag-input-foot"]) {
+      const node = document.getElementById(id);
+      if (node) sized.observe(node);
+    }
+    window.addEventListener("resize", () => { markNarrow(); fitChat(); if (!narrow()) setSheetClasses(sheet.open ? sheet.mode : null); drawerChanged(); });
+    if (window.visualViewport) window.visualViewport.addEventListener("resize", fitChat);
+    fitChat();
     setInterval(counter, 400);  // the server clears the box without an input event
     const active = sessionStorage.getItem(ACTIVE);
     if (active && !state.restored) { state.restored = true; openConversation(active); }  // a reload keeps the chat
