@@ -35,7 +35,6 @@ from .types import Document, Skipped
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = tuple(FORMATS)
-MAX_FILE_BYTES = Budget.max_bytes
 # "mail.eml#report.pdf": an attachment of mail.eml (see rag.loaders.mail).
 _PART = re.compile(r"\.eml#", re.IGNORECASE)
 
