@@ -45,7 +45,7 @@ import atexit
 import json
 import math
 import os
-import select
+import selectors
 import shutil
 import signal
 import stat
@@ -211,16 +211,20 @@ class _Worker:
         """The next line from the worker; b"" when it died; None at the deadline."""
         fd = self.proc.stdout.fileno()
         end = self._buffer.find(b"\n")
-        while end < 0:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b""
-            start = len(self._buffer)  # a 50 MB answer: look for its end in the new bytes only
-            self._buffer += chunk
-            end = self._buffer.find(b"\n", start)
+        # A selector, not select.select(): a server holding a thousand connections has
+        # descriptors past select()'s limit of 1024.
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while end < 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(timeout=left):
+                    return None
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return b""
+                start = len(self._buffer)  # a 50 MB answer: look for its end in the new bytes only
+                self._buffer += chunk
+                end = self._buffer.find(b"\n", start)
         line = bytes(self._buffer[:end])
         del self._buffer[:end + 1]
         return line

@@ -118,3 +118,27 @@ def test_a_file_that_vanishes_mid_index_is_named_without_a_server_path(corpus, t
     assert "    cannot read it (No such file or directory) (1): gone.txt" in summary.splitlines(), summary
     assert str(corpus) not in "\n".join(s.reason for s in report.skipped)
     assert str(tmp_path) not in summary.split("\n", 1)[1]  # the first line names the index folder, as always
+
+
+def test_files_are_read_when_the_process_holds_over_a_thousand_descriptors(tmp_path):
+    """A server with many open connections has descriptors past select()'s limit of 1024:
+    the reading worker's pipes land there, and files must still be read."""
+    import resource
+
+    from rag.loading import document_text
+
+    (tmp_path / "note.txt").write_text("The gate code of the depot is 4471.\n", encoding="utf-8")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        raise AssertionError(f"the test needs 1200 descriptors; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [open(tmp_path / "note.txt", "rb") for _ in range(1100)]
+    try:
+        from rag.loaders import budget
+
+        budget._POOL.close()  # workers started now get descriptors above 1024
+        assert document_text(tmp_path / "note.txt") == "The gate code of the depot is 4471.\n"
+    finally:
+        for f in held:
+            f.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
