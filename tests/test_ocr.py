@@ -58,7 +58,7 @@ def test_a_scanned_pdf_is_answered_from_its_ocr_text_and_the_viewer_says_so(scan
     assert document_text(scans / "scan.pdf", s)[c.start:c.end] == c.quote
     view = source_view_html(scans, c, heading_for(a, c), 0, s)
     assert "Read by OCR from a scanned image" in view and '<mark class="rag-hit"' in view
-    assert 'title="Section of the document">Harbour survey 2027</div>' in view  # the quote in its section
+    assert '<span class="rag-heading-path">Harbour survey 2027</span>' in view  # the quote in its section
     plain = Citation(1, "notes.txt", "The harbour office opens at eight.", 0, 34)
     assert "Read by OCR" not in source_view_html(scans, plain, "", 0, s)
     b = ask("Which contractor repaired the slipway?", settings=s)
