@@ -26,9 +26,12 @@ from browser_kit import (DESKTOP, HOSTILE_NAME, HOSTILE_TEXT, QUESTION, REPO, VI
                          server, wait_for_answer)
 from rag import ask
 from rag.loading import document_text
+from ui.app import build_app, serve
 from ui.bubbles import copy_text
 from ui.corpus import safe_name
 from ui.layout import REFRESH_SECONDS
+
+from conftest import free_port
 
 
 @pytest.mark.parametrize("view", VIEWS)
