@@ -38,6 +38,43 @@ HOSTILE_TEXT = ("Zebra notes\n\nThe zebra committee of Ulaanbaatar approved the 
                 '![t](http://example.com/t.png) <img src="http://example.com/x.png"> '
                 "<script>window.pwned = 1</script>.\n")
 
+# The answer to LONG_QUESTION, 12 paragraphs of (a word of the cited passage, two sentences).
+# Every sentence is distinct and supported by its passage: the answer keeps all of them
+# (it drops a repeated sentence and one its citation does not support).
+LONG_ANSWER = [
+    ("2270", "The resolutions cited were 2270 and 2231 [{n}]. "
+             "Resolutions 2270 and 2231 imposed robust and comprehensive sanctions on North Korea [{n}]."),
+    ("2270", "Those sanctions are meant to inhibit North Korea's campaign to develop operational nuclear "
+             "and missile capabilities [{n}]. The Secretary said they intend to continue their coordination on "
+             "implementing Resolutions 2270 and 2231 [{n}]."),
+    ("Trilateral cooperation allows", "The Secretary discussed the priority of expanding trilateral cooperation "
+             "with the Republic of Korea [{n}]. Trilateral cooperation allows the three nations to coordinate "
+             "actions on major regional and global problems [{n}]."),
+    ("Trilateral cooperation allows", "It also lets them more effectively counter the threats posed by North "
+             "Korea [{n}]. The Trump Administration gives that cooperation priority [{n}]."),
+    ("said Secretary Tillerson, intends", "Secretary Tillerson said the United States intends to continue its "
+             "coordination on Resolutions 2270 and 2231 [{n}]. Expanding U.S. trilateral cooperation with Japan "
+             "and the Republic of Korea remains a priority [{n}]."),
+    ("said Secretary Tillerson, intends", "The three nations will coordinate actions on major regional and "
+             "global problems [{n}]. They will more effectively counter the threats posed by North Korea [{n}]."),
+    ("relevant United Nations Security Council", "Japan and the United States shared the recognition that "
+             "North Korea's nuclear and missile development programs are totally unacceptable [{n}]. "
+             "Japan, the United States and the ROK will coordinate to urge North Korea to exercise "
+             "self-restraint [{n}]."),
+    ("relevant United Nations Security Council", "North Korea is urged to refrain from provocative actions "
+             "[{n}]. It is urged to comply with the relevant United Nations Security Council resolutions [{n}]."),
+    ("relevant United Nations Security Council", "The two sides also discussed the importance of China's role "
+             "[{n}]. They confirmed the importance of cooperation among Japan, the United States and the ROK, "
+             "including on security [{n}]."),
+    ("December 12 launch", "The two diplomats discussed their joint commitment to strong action by the United "
+             "Nations Security Council [{n}]. That action answers North Korea's December 12 launch using "
+             "ballistic missile technology [{n}]."),
+    ("December 12 launch", "Secretary Clinton reiterated U.S. support for Japan's efforts [{n}]. Those efforts "
+             "seek to return Japanese citizens who have been abducted by North Korea [{n}]."),
+    ("2270", "In short, the cited resolutions are UN Security Council Resolutions 2270 and 2231 [{n}]. Both "
+             "imposed sanctions on North Korea over its nuclear and missile capabilities [{n}]."),
+]
+
 
 @pytest.fixture(scope="module")
 def app_settings(tmp_path_factory) -> Settings:
@@ -57,8 +94,7 @@ def fake():
         def reply(request):
             n = cite(request, "2270")
             if LONG_QUESTION in question_in(request):
-                return Reply("\n\n".join(f"The resolutions cited were 2270 and 2231 [{n}]. " * 3
-                                           for _ in range(12)))
+                return Reply("\n\n".join(text.format(n=cite(request, word)) for word, text in LONG_ANSWER))
             # A sentence is shown once the next one starts: " They" releases the first.
             chunks = ["The resolutions cited were", " 2270 and 2231", f" [{n}].", " They", " imposed", f" sanctions [{n}]."]
             return Reply("".join(chunks), chunks=chunks, pause_after=4)
