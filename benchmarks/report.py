@@ -57,9 +57,9 @@ def render(r: dict, chart_name: str) -> str:
         "## Indexing: the pipeline next to the raw embedder",
         "",
         "Same texts, same process, embedder loaded and warm for both: *raw* is "
-        "`embed_documents(texts)` in one call over exactly what indexing embeds, every chunk's search text "
-        "and the readings of its answer units (sentences, rows, fields: *unit texts* below; their vectors "
-        "make warm answers fast and are most of the embedding work), timed before the index is built and "
+        "`embed_documents(texts)` in one call over every chunk's search text, each once, as a plain "
+        "LangChain + Chroma pipeline embeds them; indexing embeds exactly that too (answer units, *unit texts* "
+        "below, are embedded when a question first reads them, and kept), timed before the index is built and "
         "again on every 4th text after it (pooled); both sides are reported as chunks/s; *index* is `build_index()` from scratch (list, read, "
         "chunk, diff, embed, write to Chroma). Ratio = raw time / index time (1.00 = indexing costs "
         "nothing on top of the model); CPU ratio uses process CPU time, which other jobs disturb less. "

@@ -186,6 +186,9 @@ def aggregate(results: list[CaseResult]) -> dict:
         "quote_validity": ratio(sum(r.quotes_valid for r in results), sum(r.quotes_total for r in results)),
         "refusal_precision": ratio(tp, sum(r.refused for r in results)),
         "refusal_recall": ratio(tp, sum(r.refuse_expected for r in results)),
+        # The other side of refusing: answerable questions the answerer refused.
+        "answerable_refused": ratio(sum(r.refused and not r.refuse_expected for r in results),
+                                    sum(not r.refuse_expected for r in results)),
         "latency_p50_s": round(float(np.percentile(latencies, 50)), 3) if latencies else None,
         "latency_p95_s": round(float(np.percentile(latencies, 95)), 3) if latencies else None,
         "errors": sum(r.error is not None for r in results),

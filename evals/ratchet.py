@@ -36,6 +36,10 @@ def levels(result: dict) -> dict[str, float]:
             continue
         hits = round(value * n)
         out[metric] = math.floor(100 * max(0, hits - 1) / n) / 100
+    # Answerable questions refused: a ceiling one case above the level reached.
+    n = sum(not c["refuse_expected"] for c in result["cases"])
+    if s.get("answerable_refused") is not None and n:
+        out["answerable_refused"] = math.ceil(100 * min(n, round(s["answerable_refused"] * n) + 1) / n) / 100
     out["quote_validity"] = 1.0
     out["latency_p95_s"] = P95_CEILING_S
     # Plainly out-of-corpus questions ("the capital of France") are refused, every one, once reached.

@@ -16,7 +16,8 @@ from rag.extras import require
 # (key, short column title) in display order.
 COLUMNS = [("pass_rate", "pass"), ("fact_accuracy", "facts"), ("retrieval_recall", "ret@k"), ("mrr", "MRR"),
            ("citation_precision", "citP"), ("citation_recall", "citR"), ("quote_validity", "quotes"),
-           ("refusal_precision", "refP"), ("refusal_recall", "refR"), ("latency_p50_s", "p50"),
+           ("refusal_precision", "refP"), ("refusal_recall", "refR"), ("answerable_refused", "ansRef"),
+           ("latency_p50_s", "p50"),
            ("latency_p95_s", "p95")]
 CHART_METRICS = ["pass_rate", "fact_accuracy", "retrieval_recall", "citation_precision", "citation_recall",
                  "refusal_recall"]
@@ -173,8 +174,8 @@ def overview(results: list[dict], markdown: bool = False) -> str:
     """One row per suite: the answerer's fact accuracy beside the baseline's
     (and the baseline's lenient "facts anywhere in the answer"), refusals,
     quotes, latency and the threshold verdict."""
-    headers = ["suite", "cases", "pass", "facts", "top-chunk facts", "(any length)", "margin", "refR", "quotes",
-               "p50", "p95", "result"]
+    headers = ["suite", "cases", "pass", "facts", "top-chunk facts", "(any length)", "margin", "refR",
+               "answerable refused", "quotes", "p50", "p95", "result"]
     rows = []
     for r in results:
         s = r["summary"]
@@ -185,7 +186,8 @@ def overview(results: list[dict], markdown: bool = False) -> str:
                      fmt(s["fact_accuracy"], "fact_accuracy"), fmt(b.get("fact_accuracy"), "fact_accuracy"),
                      fmt(b.get("fact_in_answer"), "fact_accuracy"),
                      "n/a" if margin is None else f"{100 * margin:+.1f}",
-                     fmt(s["refusal_recall"], "refusal_recall"), fmt(s["quote_validity"], "quote_validity"),
+                     fmt(s["refusal_recall"], "refusal_recall"),
+                     fmt(s.get("answerable_refused"), "answerable_refused"), fmt(s["quote_validity"], "quote_validity"),
                      fmt(s["latency_p50_s"], "latency_p50_s"), fmt(s["latency_p95_s"], "latency_p95_s"),
                      "PASS" if r["passed"] else "FAIL"])
     note = ("facts: fact in the answer, a right file cited, answer <= 400 characters; "

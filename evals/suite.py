@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-# Metrics a threshold may name. Latency thresholds are maxima, all others minima.
+# Metrics a threshold may name. Latency and answerable_refused thresholds are maxima, all others minima.
 METRICS = ("pass_rate", "fact_accuracy", "fact_in_answer", "fact_recall", "retrieval_recall", "mrr", "citation_precision",
-           "citation_recall", "quote_validity", "refusal_precision", "refusal_recall",
+           "citation_recall", "quote_validity", "refusal_precision", "refusal_recall", "answerable_refused",
            "latency_p50_s", "latency_p95_s")
-MAX_METRICS = ("latency_p50_s", "latency_p95_s")
+MAX_METRICS = ("latency_p50_s", "latency_p95_s", "answerable_refused")
 
 CASE_KEYS = {"id", "question", "category", "history", "facts", "sources", "sources_mode", "refuse",
              "forbidden", "note"}

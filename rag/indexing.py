@@ -193,7 +193,7 @@ def build_index(settings: Settings | None = None, *, progress: bool | IndexProgr
                         filestate.remember_skipped(settings, [(s.source, s.reason) for s in skipped])
                     return IndexReport(location=settings.index_location, files_added=[], files_updated=[],
                                        files_removed=[], files_unchanged=same.files, skipped=skipped,
-                                       chunks_embedded=0, units_embedded=0, chunks_removed=0,
+                                       chunks_embedded=0, chunks_removed=0,
                                        chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
                                        seconds=time.perf_counter() - t0, warnings=[])
             room = None if settings.chroma_url else Room(settings.index_dir)
@@ -270,24 +270,27 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
             marked = True
 
     progress.start(files=len(plan.changed), unchanged=len(plan.unchanged))
-    units = _unit_store(settings)
+    # Each chunk is embedded once: answer units get their vectors when a question first reads
+    # them (Retriever.unit_vectors keeps them in the unit store), so indexing runs at the
+    # embedder's own speed.
     result = ingest(collection, plan.changed, stored, settings, get_embeddings, recorded=plan.recorded,
-                    window=ADD_BATCH, progress=progress, before_first_write=mark_incomplete, unit_store=units,
+                    window=ADD_BATCH, progress=progress, before_first_write=mark_incomplete,
                     before_write=room.chunks if room is not None else None)
     known_docs = len(plan.unchanged) - len(plan.unchanged_skipped)
     if result.documents + known_docs == 0:
         raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
                           f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
     to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
-    progress.set_phase("removing old chunks" if to_delete else "checking answer-unit vectors")
+    units = _unit_store(settings)
     if to_delete:
+        progress.set_phase("removing old chunks")
         mark_incomplete()
         # After adding, so an interruption never leaves a file with no chunks at all.
         for i in range(0, len(to_delete), 5000):
             collection.delete(ids=to_delete[i:i + 5000])
         units.forget(to_delete)
-    # An older index, a deleted or damaged unit store, an interrupted run: fill in what is missing.
-    units_embedded = result.units_embedded + _fill_unit_vectors(collection, units, get_embeddings, rebuilt)
+    if rebuilt:  # vectors of chunks the new collection does not hold are never read again
+        units.keep_only(set(collection.get(include=[])["ids"]))
     units.close()
     wrote = bool(result.chunks_embedded or to_delete or rebuilt or incomplete)
     if wrote:
@@ -308,7 +311,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         files_updated=sorted(result.updated), files_removed=sorted([s for s in removed if stored.get(s)]
                                                                    + result.removed),
         files_unchanged=result.unchanged + known_docs,
-        skipped=skipped, chunks_embedded=result.chunks_embedded, units_embedded=units_embedded,
+        skipped=skipped, chunks_embedded=result.chunks_embedded,
         chunks_removed=len(to_delete),
         chunks_total=collection.count(), rebuilt=rebuilt, rebuild_reason=reason,
         seconds=time.perf_counter() - t0, warnings=notes,
@@ -426,41 +429,6 @@ def _unit_store(settings: Settings):
     from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
 
     return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
-
-
-def _fill_unit_vectors(collection, store, get_embeddings, rebuilt: bool) -> int:
-    """Embed the answer units of indexed chunks that the store lacks; returns how many.
-    Cheap when nothing is missing: the store's row count is compared with the collection's."""
-    import numpy as np
-
-    from .units import chunk_units, unit_key
-
-    total = collection.count()
-    have = store.chunk_ids()
-    if len(have) >= total and not rebuilt:
-        return 0
-    ids = set(collection.get(include=[])["ids"])
-    if rebuilt:
-        store.keep_only(ids)
-    missing = ids - have
-    if not missing:
-        return 0
-    by_source: dict[str, list[str]] = {}
-    for cid, _, meta in _records(collection, ["metadatas"]):
-        by_source.setdefault(meta["source"], []).append(cid)
-    sources = {s for s, cids in by_source.items() if any(c in missing for c in cids)}
-    done = 0
-    for source in sorted(sources):
-        got = collection.get(ids=by_source[source], include=["documents", "metadatas"])
-        chunks = sorted((chunk_from_record(cid, text, m)
-                         for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"])),
-                        key=lambda c: c.start)
-        todo = [(c.id, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks)
-                if c.id in missing]
-        vecs = iter(get_embeddings().embed_documents([u.reading for _, us in todo for u in us]))
-        store.put({cid: {unit_key(u): np.asarray(next(vecs), dtype=np.float32) for u in us} for cid, us in todo})
-        done += sum(len(us) for _, us in todo)
-    return done
 
 
 def _set_meta(collection, **values) -> None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from .chunking import blocks_to_meta, split_documents
 from .filestate import FileStat, Recorded
@@ -37,7 +36,6 @@ from .progress import IndexProgress
 from .safety import printable
 from .settings import Settings
 from .types import Chunk, Skipped
-from .units import chunk_units, unit_key
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,6 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
     stale_ids: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
-    units_embedded: int = 0
     token_rows: list = field(default_factory=list)  # lexicon rows of the new chunks (rag.lexicon)
     documents: int = 0
     recorded: dict[str, Recorded] = field(default_factory=dict)
@@ -64,14 +61,15 @@ class IngestResult:
 def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], settings: Settings,
            get_embeddings: Callable[[], object], *, recorded: dict[str, Recorded] | None = None,
            window: int = 256, progress: IndexProgress | None = None,
-           before_first_write: Callable[[], None] | None = None, unit_store=None,
+           before_first_write: Callable[[], None] | None = None,
            before_write: Callable[[list[str]], None] | None = None) -> IngestResult:
     """Read ``files``, add their new chunks to ``collection``; ``stored`` holds
     the chunk ids each source already has there. A file whose text hashes as
     in ``recorded`` (it was only touched) is not chunked again.
-    ``before_first_write`` runs once, before anything is written. With a
-    ``unit_store``, the answer units of each new chunk are embedded in the same
-    call and stored there (see :mod:`rag.unitstore`). ``before_write(texts)``
+    ``before_first_write`` runs once, before anything is written. Each chunk
+    is embedded once, as its own text under its headings; answer units are
+    embedded when a question first needs them (:meth:`Retriever.unit_vectors`).
+    ``before_write(texts)``
     runs before each window is written (the disk-space check); what it raises
     stops the run with the earlier windows kept. ``progress`` hears of every
     file read and every chunk found and stored."""
@@ -109,24 +107,15 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
             # not what Chroma loads); equal windows keep its usual behaviour.
             while len(pending_chunks) >= window or (finished and pending_chunks):
                 batch, pending_chunks = pending_chunks[:window], pending_chunks[window:]
-                # One call for the chunks (under their headings) and their answer units.
-                units = [(c.id, u) for c, us in batch for u in us] if unit_store is not None else []
-                vecs = get_embeddings().embed_documents([c.search_text for c, _ in batch] +
-                                                        [u.reading for _, u in units])
-                vectors, unit_vecs = vecs[:len(batch)], vecs[len(batch):]
-                rows: dict[str, dict] = {c.id: {} for c, _ in batch} if unit_store is not None else {}
-                for (cid, u), v in zip(units, unit_vecs):
-                    rows[cid][unit_key(u)] = np.asarray(v, dtype=np.float32)
-                result.units_embedded += len(units)
-                batch = [c for c, _ in batch]
+                vectors = get_embeddings().embed_documents([c.search_text for c in batch])
                 # At most one write in flight: Chroma stays one window behind the embedder.
                 for f in pending:
                     f.result()
                 if before_write is not None:
-                    before_write([c.text for c in batch] + [u.reading for _, u in units])
+                    before_write([c.text for c in batch])
                 if before_first_write is not None and not result.chunks_embedded:
                     before_first_write()
-                pending = [writer.submit(_write, collection, batch, vectors, unit_store, rows)]
+                pending = [writer.submit(_write, collection, batch, vectors)]
                 result.chunks_embedded += len(batch)
                 # Progress counts chunks stored, not just embedded.
                 pending[0].add_done_callback(
@@ -193,9 +182,8 @@ def _read_file(root: Path, f: FileStat, budget: Budget, stored: dict[str, set[st
         return
     chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
     ids = {c.id for c in chunks}
-    # Each new chunk with its answer units (a list opening a chunk takes its lead-in from the one before).
-    new = [(c, chunk_units(c, chunks[i - 1] if i else None)) for i, c in enumerate(chunks) if c.id not in old]
-    result.token_rows.extend(token_row(c) for c, _ in new)
+    new = [c for c in chunks if c.id not in old]
+    result.token_rows.extend(token_row(c) for c in new)
     result.stale_ids.extend(sorted(old - ids))
     if not old:
         result.added.append(f.source)
@@ -212,11 +200,7 @@ def _read_file(root: Path, f: FileStat, budget: Budget, stored: dict[str, set[st
                 continue
 
 
-def _write(collection, batch: list[Chunk], vectors, unit_store=None, unit_rows: dict | None = None) -> None:
-    # The unit vectors first: a chunk in Chroma without them is found and filled in by the
-    # next run, never the reverse (vectors of a chunk that was never written are just unused).
-    if unit_store is not None and unit_rows:
-        unit_store.put(unit_rows)
+def _write(collection, batch: list[Chunk], vectors) -> None:
     # Straight to Chroma (not langchain's add_texts, which would embed again): the vector
     # is of the chunk under its headings, the document the chunk's own text.
     collection.upsert(

@@ -255,8 +255,8 @@ class Retriever:
         return chunk_units(chunk, self._previous(chunk), passage)
 
     def unit_vectors(self, units: list[Unit]) -> np.ndarray:
-        """Embeddings of the units' readings: stored at index time, else computed now
-        (and stored for next time)."""
+        """Embeddings of the units' readings: stored by an earlier question, else computed
+        now and stored for the next one."""
         by_chunk: dict[str, list[Unit]] = {}
         for u in units:
             by_chunk.setdefault(u.passage.chunk_id, []).append(u)

@@ -128,7 +128,6 @@ class IndexReport:
     files_unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     chunks_embedded: int = 0
-    units_embedded: int = 0  # answer units (sentences, rows...) embedded for the answerer
     chunks_removed: int = 0
     chunks_total: int = 0
     rebuilt: bool = False
@@ -145,7 +144,7 @@ class IndexReport:
             f"removed: {len(self.files_removed)}, unchanged: {self.files_unchanged}, "
             f"skipped: {len(self.skipped)}",
             f"  chunks embedded: {self.chunks_embedded}, removed: {self.chunks_removed}, "
-            f"total: {self.chunks_total}; sentences embedded: {self.units_embedded}",
+            f"total: {self.chunks_total}",
             f"  seconds: {self.seconds:.2f}",
         ]
         if self.rebuilt:

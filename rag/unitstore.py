@@ -1,9 +1,11 @@
 """Vectors of answer units (sentences, list items, rows), kept beside the index.
 
 The extractive answerer compares the question with every unit of the
-retrieved passages. Embedding those units at question time costs ~100 ms on a
-laptop CPU; ``rag index`` embeds them once instead, and this store keeps the
-vectors (float16) in one SQLite file in the index folder, one row per chunk.
+retrieved passages. The first question that reads a passage embeds its units
+(tens of milliseconds; embedding every chunk's ~5.5 units at index time made
+``rag index`` five times slower than the embedder), and this store keeps the
+vectors (float16) in one SQLite file in the index folder, one row per chunk, so
+no passage's units are embedded twice.
 
 It is a cache keyed by content: a row is found by chunk id (which derives from
 the chunk's text and structure) and each vector by the unit's span and lead-in,

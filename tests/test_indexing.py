@@ -48,11 +48,11 @@ def test_first_run_then_unchanged_corpus_embeds_nothing(settings, embeddings):
     counter = CountingEmbeddings(embeddings)
     first = build_index(settings, embeddings=counter, progress=False)
     assert len(first.files_added) == 5 and first.chunks_embedded == first.chunks_total > 5
-    # Every chunk, and every answer unit (sentence, list item...) once, for the answerer.
-    assert counter.texts == first.chunks_total + first.units_embedded and first.units_embedded > first.chunks_total
+    # Each chunk text once, nothing else: answer units are embedded by the first question that reads them.
+    assert counter.texts == first.chunks_total
     again = CountingEmbeddings(embeddings)
     second = build_index(settings, embeddings=again, progress=False)
-    assert second.chunks_embedded == second.units_embedded == 0 and again.texts == 0
+    assert second.chunks_embedded == 0 and again.texts == 0
     assert second.files_unchanged == 5 and not (second.files_added or second.files_updated)
     assert (settings.index_dir / "manifest.json").exists()
 
@@ -69,7 +69,7 @@ def test_editing_one_file_reembeds_only_its_chunks(settings, embeddings, corpus)
     new_ids = after.keys() - before.keys()
     assert report.files_updated == ["004_5dafd41b89f38992.txt"] and report.files_unchanged == 4
     assert new_ids and all(after[i].source == target.name for i in new_ids)
-    assert report.chunks_embedded == len(new_ids) and counter.texts == len(new_ids) + report.units_embedded
+    assert report.chunks_embedded == len(new_ids) and counter.texts == len(new_ids)
     assert all(before[i].source == target.name for i in before.keys() - after.keys())
     assert any("Hokkaido" in after[i].text for i in new_ids)
 
@@ -111,8 +111,7 @@ def test_interrupted_run_is_repaired_without_duplicates(settings, embeddings, mo
     final = chunks_in(settings)
     assert len(final) == len({c.id for c in final}) == report.chunks_total
     assert report.chunks_embedded == report.chunks_total - 8
-    # The interrupted run stored no unit vectors yet: the repair embeds every chunk's units.
-    assert counter.texts == report.chunks_embedded + report.units_embedded
+    assert counter.texts == report.chunks_embedded
     assert {c.source for c in final} == {c.source for c in partial} | set(report.files_added) | set(
         report.files_updated)
     assert len({c.source for c in final}) == 5
@@ -138,16 +137,35 @@ def test_empty_or_missing_corpus_names_the_path(tmp_path):
         build_index(Settings(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "ix"))
 
 
-def test_unit_vectors_are_stored_once_and_dropped_with_their_chunks(settings, embeddings, corpus):
-    build_index(settings, embeddings=embeddings, progress=False)
+def test_unit_vectors_are_embedded_by_the_first_question_kept_and_dropped_with_their_chunks(settings, corpus):
+    from rag import ask
+    from rag.retrieval import Retriever
+
+    build_index(settings, progress=False)
     store = UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
     ids = {c.id for c in chunks_in(settings)}
-    assert store.chunk_ids() == ids
-    (corpus / "003_570d4b081ac06c31.txt").unlink()
-    build_index(settings, embeddings=embeddings, progress=False)
-    assert store.chunk_ids() == {c.id for c in chunks_in(settings)} < ids
-    # The store is a cache: deleting it loses nothing, the next run fills it in.
-    store.close()
-    (settings.index_dir / UNIT_FILE).unlink()
-    report = build_index(settings, embeddings=embeddings, progress=False)
-    assert report.chunks_embedded == 0 and report.units_embedded > 0
+    assert store.chunk_ids() == set()  # indexing embedded chunk texts only
+    calls = []
+    original = Retriever.unit_vectors
+
+    def counting(self, units):
+        before = self._unit_store.get(list({u.passage.chunk_id for u in units})) if self._unit_store else {}
+        calls.append(sum(1 for u in units if u.passage.chunk_id not in before))
+        return original(self, units)
+
+    Retriever.unit_vectors = counting
+    try:
+        question = "Which UN Security Council resolutions were cited?"
+        first = ask(question, settings=settings)
+        assert "2270" in first.text
+        read = store.chunk_ids()
+        assert read and read <= ids and calls[-1] > 0  # the passages it read, now kept
+        again = ask(question, settings=settings)
+        assert again.text == first.text and calls[-1] == 0  # nothing embedded the second time
+    finally:
+        Retriever.unit_vectors = original
+    sources = {c.id: c.source for c in chunks_in(settings)}
+    gone = next(sources[i] for i in read)
+    (corpus / gone).unlink()
+    build_index(settings, progress=False)
+    assert store.chunk_ids() == {i for i in read if sources[i] != gone}
