@@ -216,7 +216,7 @@ class ExtractiveAnswerer:
         seen: set[tuple[str, int, int]] = set()
         out: list[Unit] = []
         for p in passages:
-            units = retriever.units(p) if hasattr(retriever, "units") else passage_units(p, ())
+            units = retriever.units(p)
             for u in units:
                 key = (u.passage.source, u.start, u.end)
                 if key not in seen:
@@ -258,7 +258,7 @@ class ExtractiveAnswerer:
                     grown = True
                     break
         chosen = same[lo:hi + 1]
-        if retriever is not None and _introduces(chosen[-1].unit) and hasattr(retriever, "next_passage"):
+        if retriever is not None and _introduces(chosen[-1].unit):
             nxt = retriever.next_passage(chosen[-1].unit.passage)
             if nxt is not None:
                 chunk = retriever.chunk(nxt.chunk_id)
@@ -268,7 +268,7 @@ class ExtractiveAnswerer:
                     chosen.append(Scored(u, 0.0, {}))
         while len(chosen) > 1 and chosen[-1].unit.text.rstrip().endswith(":") and chosen[-1] is not best:
             chosen.pop()  # a lead-in whose continuation did not fit: never end on it
-        if best.signals.get("kind_in_heading") and retriever is not None and hasattr(retriever, "heading_span"):
+        if best.signals.get("kind_in_heading") and retriever is not None:
             span = retriever.heading_span(best.unit.passage.source, best.unit.start, best.unit.headings[-1])
             if span is not None:
                 hp, hs, he = span
@@ -280,11 +280,7 @@ class ExtractiveAnswerer:
         return chosen
 
     def _dense(self, query_vector, units: list[Unit], retriever) -> np.ndarray:
-        if hasattr(retriever, "unit_vectors"):
-            mat = retriever.unit_vectors(units)
-        else:
-            mat = np.asarray(self.embeddings.embed_documents([u.reading for u in units]), dtype=np.float32)
-        return mat @ np.asarray(query_vector, dtype=np.float32)
+        return retriever.unit_vectors(units) @ np.asarray(query_vector, dtype=np.float32)
 
     # -- corpus-wide questions ---------------------------------------------------------
     def _which_documents(self, target: str, retriever) -> Answer:
@@ -295,8 +291,7 @@ class ExtractiveAnswerer:
         phrase = re.compile(r"\b" + r"\W+".join(re.escape(w) for w in target.split()) + r"\b", re.IGNORECASE)
         hits: dict[str, tuple[Passage, int, int]] = {}
         # Only the chunks that hold every word of the target (from the lexicon), not the corpus.
-        chunks = retriever.containing(sorted(want), skip_sources=hits) if hasattr(retriever, "containing") \
-            else retriever.chunks
+        chunks = retriever.containing(sorted(want), skip_sources=hits)
         for c in chunks:
             if c.source in hits:
                 continue
@@ -446,7 +441,7 @@ def _own(s: Scored) -> float:
 
 def _previous_unit(u: Unit, retriever) -> Scored | None:
     """The last unit of the chunk before ``u``'s, when ``u`` opens its chunk."""
-    if retriever is None or not hasattr(retriever, "previous_passage"):
+    if retriever is None:
         return None
     prev = retriever.previous_passage(u.passage)
     if prev is None:
@@ -501,10 +496,3 @@ def _counts(text: str, noun: str, reach: int = 3) -> bool:
 
 def _mentions(term: str, toks: set[str]) -> bool:
     return term in toks or any(same_word(term, t) for t in toks if len(t) >= 5)
-
-
-def _rare_idf(n_chunks: int) -> float:
-    """IDF of a term found in two chunks (or in 2% of them, when that is more)."""
-    from .lexicon import inverse_frequency
-
-    return inverse_frequency(n_chunks, max(2, n_chunks // 50))

@@ -39,11 +39,6 @@ def citation_from_span(marker: int, passage: Passage, start: int, end: int) -> C
     return Citation(marker=marker, source=passage.source, quote=quote, start=start, end=end)
 
 
-def check_citation(citation: Citation, file_text: str) -> bool:
-    """True when the quote sits verbatim at its offsets in the file's text."""
-    return file_text[citation.start:citation.end] == citation.quote
-
-
 # -- markers in a model's answer ------------------------------------------------
 
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,3}\])+")  # used with .match(text, pos)

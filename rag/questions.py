@@ -206,15 +206,6 @@ def defined_term(question: str) -> str | None:
     return None
 
 
-_HEAD = re.compile(r"^\s*(?:which|what)\s+(?:(?:[A-Za-z-]+)\s+)?(?P<noun>[a-z]+s)\b")
-
-
-def asked_noun(question: str) -> str | None:
-    """The plural noun a list question asks for: "Which seas did..." -> "seas"."""
-    m = _HEAD.match(question.lower())
-    return m.group("noun") if m else None
-
-
 _SPEAKER = re.compile(
     r"\b(?:[Ww]hat (?:did|does|has|had|will|would)|[Cc]onfirm that|[Ii]s it true that|[Dd]id|[Dd]oes) "
     r"(?P<who>(?:[A-Z][\w.’'-]*\s+){0,3}[A-Z][\w’'-]*)\s+"

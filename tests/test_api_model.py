@@ -63,6 +63,7 @@ def wait_until(condition, seconds: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_rag_openai_is_listed_and_streams_the_models_verified_answer(server, fake, settings):
     fake.handler = tokyo_reply
     assert [m.id for m in client(server).models.list()] == ["rag", "rag-extractive", "rag-openai"]

@@ -110,6 +110,7 @@ def test_bad_questions_raise_clear_value_errors(seeds_settings, bad, match):
         ask(bad, settings=seeds_settings)
 
 
+@pytest.mark.slow
 def test_ask_builds_a_missing_index_first(corpus, tmp_path, caplog):
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "fresh-index")
     a = ask("Which UN Security Council resolutions were cited?", settings=s)

@@ -10,7 +10,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
+
+pytestmark = pytest.mark.slow
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 

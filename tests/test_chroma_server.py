@@ -46,6 +46,7 @@ def chroma_server(tmp_path):
         log.close()
 
 
+@pytest.mark.slow
 def test_index_and_ask_through_chroma_server(chroma_server, corpus, tmp_path):
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "unused", chroma_url=chroma_server)
     report = build_index(s, progress=False)

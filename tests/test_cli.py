@@ -23,6 +23,7 @@ def env(corpus, tmp_path):
     return {"RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(tmp_path / "index")}
 
 
+@pytest.mark.slow
 def test_index_then_ask_json_then_reindex_is_a_noop(env, corpus):
     first = run(["index"], env)
     assert first.returncode == 0, first.stderr
@@ -43,6 +44,7 @@ def test_index_then_ask_json_then_reindex_is_a_noop(env, corpus):
     assert "unchanged: 5" in checked.stdout and "chunks embedded: 0," in checked.stdout
 
 
+@pytest.mark.slow
 def test_ask_prints_answer_then_numbered_sources(env):
     out = run(["ask", "Where is MCAS Futenma to be relocated?"], env)
     assert out.returncode == 0, out.stderr
@@ -64,6 +66,7 @@ def test_errors_exit_non_zero_with_one_clear_line(env, args, extra, code, messag
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_rag_index_into_a_log_file_shows_progress_lines_and_quiet_shows_none(env, tmp_path):
     # `rag index > log.txt`: stdout is a file, not a terminal, so progress comes as lines there.
     log = tmp_path / "log.txt"

@@ -15,6 +15,8 @@ from evals.runner import DEFAULT_SUITE, default_suites
 from rag.loading import document_text
 from evals.suite import load_suite
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 CATEGORIES = {"facts", "lists", "multi_file", "disambiguation", "who_said", "out_of_corpus", "false_premise",
               "follow_up", "injection"}

@@ -185,7 +185,7 @@ def test_pdf_lines_become_blocks_without_page_chrome(tmp_path):
     assert not any(t.strip().isdigit() for _, t, _ in got)  # page numbers
 
 
-@pytest.mark.parametrize("name", ["sqlite-docs", "hatch-docs", "r-manuals"])
+@pytest.mark.parametrize("name", ["sqlite-docs", "hatch-docs", pytest.param("r-manuals", marks=pytest.mark.slow)])
 def test_real_corpora_load_into_chunks_with_heading_paths_and_verbatim_offsets(name, tmp_path):
     corpus = tmp_path / name
     corpus.mkdir()

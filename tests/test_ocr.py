@@ -48,6 +48,7 @@ def no_tesseract(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(empty))
 
 
+@pytest.mark.slow
 def test_a_scanned_pdf_is_answered_from_its_ocr_text_and_the_viewer_says_so(scans, tmp_path):
     s = Settings(corpus_dir=scans, index_dir=tmp_path / "index")
     report = build_index(s, progress=False)

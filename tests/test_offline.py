@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 GUARD = r"""
 import socket, sys
 def _refuse(*a, **k):
@@ -23,6 +25,7 @@ print("OFFLINE-OK", a.citations[0].source)
 """
 
 
+@pytest.mark.slow
 def test_index_and_ask_with_every_socket_connection_refused(corpus, tmp_path):
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     out = subprocess.run([sys.executable, "-c", GUARD, str(corpus), str(tmp_path / "index")],

@@ -24,6 +24,8 @@ import pytest
 
 from conftest import REPO, SEEDS, free_port
 
+pytestmark = pytest.mark.slow
+
 README = REPO / "README.md"
 VENV_BIN = Path(sys.executable).parent
 SERVER_PORTS = (7860, 8000, 8080, 8081, 8082, 8090)  # the ports README names, and one for a stand-in

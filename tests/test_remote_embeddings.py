@@ -79,6 +79,7 @@ def test_remote_vectors_equal_local_ones_exactly(server_url, local, seed_texts):
     assert remote.embed_query("Which resolutions were cited?") == local.embed_query("Which resolutions were cited?")
 
 
+@pytest.mark.slow
 def test_batches_keep_their_order(server_url, local, seed_texts):
     texts = (seed_texts * 5)[:150]
     remote = OpenAIEmbeddings(MODEL, base_url=server_url, batch_size=16, parallel=3)
@@ -87,6 +88,7 @@ def test_batches_keep_their_order(server_url, local, seed_texts):
     assert got.shape == (150, 384) and np.array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_index_and_answers_through_remote_embeddings_match_local(server_url, corpus, tmp_path):
     remote_s = Settings(corpus_dir=corpus, index_dir=tmp_path / "remote", embedding="openai",
                         embedding_model=MODEL, embedding_base_url=server_url, embedding_batch_size=32)

@@ -22,6 +22,8 @@ from rag import Settings, ask, build_index
 from rag.lexicon import folder as lexicon_folder
 from test_chroma_server import chroma_server  # noqa: F401  (the fixture: `chroma run` on 127.0.0.1)
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 REBUILD_LOG = "building the lexical index"
 
@@ -73,7 +75,6 @@ def same(reply: dict, answer) -> bool:
                   for c in answer.citations]
 
 
-@pytest.mark.slow
 def test_two_servers_on_one_chroma_server_load_the_lexicon_and_answer_as_embedded(chroma_server, corpus,
                                                                                    tmp_path):
     shared = tmp_path / "shared-index"  # RAG_INDEX_DIR on every host: file state and lexicon

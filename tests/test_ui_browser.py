@@ -33,6 +33,8 @@ from ui.layout import REFRESH_SECONDS
 
 from conftest import free_port
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_layout_chat_first_nothing_over_the_input_and_example_questions(pages, view):

@@ -14,6 +14,8 @@ import pytest
 from browser_kit import (DESKTOP, LONG_QUESTION, PHONE, QUESTION, VIEWS, app_settings, assert_no_overflow,  # noqa: F401
                          axe_violations, browser, choose_model, fake, last_answer, pages, screenshot, server)
 
+pytestmark = pytest.mark.slow
+
 KEYBOARD_PX = 336  # a phone keyboard's height: the visible viewport shrinks by this much
 
 SHEET_OPEN = "() => document.documentElement.classList.contains('rag-sheet')"

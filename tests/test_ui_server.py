@@ -217,6 +217,7 @@ def test_office_files_and_mail_upload_are_indexed_and_cited_and_a_zip_bomb_is_re
     assert not any(f.startswith("notice.eml") for f in indexed_files(app_settings))
 
 
+@pytest.mark.slow
 def test_model_answers_stream_into_the_chat_token_by_token(app_settings):
     """With an OpenAI-compatible model, partial text reaches the client while
     the model is still generating (the fake server holds the second half)."""
@@ -256,6 +257,7 @@ def test_model_answers_stream_into_the_chat_token_by_token(app_settings):
     assert details["trace"]["answerer"] == "openai"
 
 
+@pytest.mark.slow
 def test_credentials_are_required_when_configured(app_settings):
     app = build_app(app_settings)
     _, url, _ = serve(app, "127.0.0.1", free_port(), auth=("alice", "s3cret"), block=False, quiet=True)

@@ -19,6 +19,8 @@ from rag import Settings, ask, build_index
 from rag.indexing import stored_chunks, open_collection
 from rag.providers import make_chroma_client
 
+pytestmark = pytest.mark.slow
+
 QUESTION = "When did Tillerson travel to Tokyo?"
 
 

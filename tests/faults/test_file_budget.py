@@ -8,9 +8,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from faultkit import hash_env, nested_form_pdf, out, run_rag
 
 from rag import Settings, ask, build_index
+
+pytestmark = pytest.mark.slow
 
 SECRET = "The vault combination is 31-41-59, kept by Oskar Lindqvist."
 

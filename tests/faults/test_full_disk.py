@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from faultkit import SEEDS
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).with_name("full_disk_run.py")
 
 

@@ -26,6 +26,8 @@ from rag import Answer, Citation, Settings
 from rag.api import create_app, start_in_thread
 from rag.api.schema import sources_text
 
+pytestmark = pytest.mark.slow
+
 HEAD_TIMEOUT, PER_CLIENT = 10, 32  # README: a request's head within 10 s, 32 connections per address
 
 Q = {"model": "rag", "messages": [{"role": "user", "content": "When did Tillerson travel to Tokyo?"}]}

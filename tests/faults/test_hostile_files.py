@@ -15,6 +15,8 @@ from faultkit import SEEDS, hash_env, out, run_rag
 from rag import Settings, ask, build_index
 from rag.loading import load_corpus
 
+pytestmark = pytest.mark.slow
+
 SECRET = "The PostgreSQL administrator account is held by Zanzibar Quokka, password hunter2."
 
 

@@ -17,6 +17,8 @@ from rag import Answer, Settings, ask, build_index
 from rag.loading import SUPPORTED_SUFFIXES, document_text, load_corpus
 from rag.safety import printable
 
+pytestmark = pytest.mark.slow
+
 # Derandomized and without an example database: the same examples every run, no .hypothesis/ folder.
 PROPERTY = hsettings(max_examples=60, deadline=None, derandomize=True, database=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -14,6 +14,8 @@ from rag import Settings, ask
 from rag.generation import GenerationError
 from rag.loading import document_text
 
+pytestmark = pytest.mark.slow
+
 TOKYO_Q = "When did Tillerson travel to Tokyo?"
 
 

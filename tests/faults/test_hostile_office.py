@@ -21,6 +21,8 @@ from officekit import (corrupt, make_csv, make_docx, make_eml, make_epub, make_o
 from rag import Settings, ask, build_index
 from rag.loading import load_corpus
 
+pytestmark = pytest.mark.slow
+
 GOOD_QUESTION = "What colour of helmet must visitors wear on the quay?"
 
 

@@ -16,6 +16,8 @@ from rag import Settings, ask
 from rag.finishing import balance_quotes
 from rag.loading import document_text
 
+pytestmark = pytest.mark.slow
+
 MARKUP = ("Image tags\n\nTo make the logo fit the banner, set width=\"10\" and height=\"20\" and alt=\"logo\" "
           "and class=\"banner\" and id=\"top\" on the img tag of the page header.\n")
 LIVE = re.compile(r"https?://|(?<![\w\[])//[\w-]+\.[\w-]+|\bwww\.|\]\(|<img|\bsrc=", re.IGNORECASE)

@@ -13,6 +13,8 @@ from rag import Settings, ask, build_index
 from rag.health import StoreUnavailable
 from rag.pipeline import engine_for, _loading_part
 
+pytestmark = pytest.mark.slow
+
 QUESTION = "When did Tillerson travel to Tokyo?"
 
 

@@ -15,6 +15,8 @@ from rag.unitstore import FILE_NAME, UnitStore
 
 from faultkit import SEEDS, out, run_rag
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def index(tmp_path):
