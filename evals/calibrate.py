@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from rag import Settings, build_index
-from rag.answering import _EXACT_KINDS, ExtractiveAnswerer
-from rag.pipeline import _loading_part, engine_for, rewrite_followup
+from rag.answering import EXACT_KINDS, ExtractiveAnswerer
+from rag.pipeline import engine, rewrite_followup
 from rag.questions import mentions_target, split_question
 
 from .metrics import matches
@@ -47,13 +47,13 @@ def collect(paths: list[Path]) -> tuple[list, list]:
         suite = load_suite(path)
         settings = settings_for(suite, Settings.from_env())
         build_index(settings, progress=False)
-        engine = engine_for(_loading_part(settings))
-        answerer, retriever = ExtractiveAnswerer(settings, engine.embeddings), engine.retriever
+        loaded = engine(settings)
+        answerer, retriever = ExtractiveAnswerer(settings, loaded.embeddings), loaded.retriever
         for case in suite.cases:
             q = rewrite_followup(case.question, list(case.history)) if case.history else case.question
             if mentions_target(q) or len(split_question(q)) > 1:
                 continue
-            qv = engine.embeddings.embed_query(q)
+            qv = loaded.embeddings.embed_query(q)
             passages = retriever.search(q, settings.top_k, query_vector=qv)
             if answerer.unsupported_reason(q, passages, retriever):
                 continue
@@ -63,7 +63,7 @@ def collect(paths: list[Path]) -> tuple[list, list]:
             expected = [p for g in case.sources for p in g]
             if not case.refuse:
                 x = np.array([[s.signals["dense"], s.signals["cover"], s.signals["kind"],
-                               s.signals["kind"] * (s.signals["kind_asked"] in _EXACT_KINDS)] for s in scored])
+                               s.signals["kind"] * (s.signals["kind_asked"] in EXACT_KINDS)] for s in scored])
                 y = np.array([any(any(has_fact(s.unit.reading, a) for a in g) for g in case.facts)
                               and any(matches(s.unit.passage.source, e) for e in expected) for s in scored])
                 if y.any() and not y.all():
@@ -73,7 +73,7 @@ def collect(paths: list[Path]) -> tuple[list, list]:
             confidence.append((suite.name, np.array([
                 best.score, s["dense"], s["cover"], s["cover_own"], float(bool(s["attr_missing"])),
                 float(bool(s.get("missing_specific"))), best.score - second,
-                float(s["kind_asked"] in _EXACT_KINDS), s["kind"]]), 0 if case.refuse else 1))
+                float(s["kind_asked"] in EXACT_KINDS), s["kind"]]), 0 if case.refuse else 1))
         print(f"collected {suite.name}", file=sys.stderr)
     return ranking, confidence
 

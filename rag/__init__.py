@@ -8,9 +8,9 @@
 from .settings import Settings
 from .types import Answer, Citation, IndexReport, Passage
 
-_LAZY = {"ask": ".pipeline", "ask_stream": ".pipeline", "build_index": ".indexing"}
+_LAZY = {"ask": ".pipeline", "ask_stream": ".pipeline", "engine": ".pipeline", "build_index": ".indexing"}
 
-__all__ = ["ask", "ask_stream", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
+__all__ = ["ask", "ask_stream", "engine", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
            "Passage", "IndexReport"]
 
 

@@ -60,7 +60,7 @@ CONFIDENCE = {"score": 0.889, "dense": 0.475, "cover": 0.625, "cover_own": 0.403
 CONFIDENT = 0.7
 RELEVANT_NEIGHBOUR = 0.15  # a neighbour joins the answer when it scores at least this share of the best
 MAX_ABSENT_MASS = 0.5  # share of the question's weight the corpus never mentions
-_EXACT_KINDS = ("number", "date", "version", "duration", "frequency")
+EXACT_KINDS = ("number", "date", "version", "duration", "frequency")
 
 _DATE = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|\b(?:1[5-9]|20)\d{2}\b|"
@@ -158,7 +158,7 @@ class ExtractiveAnswerer:
             return f"no passage says anything about {_names(best['missing_specific'])}", confidence
         if best["attr_missing"] and all(s.signals["attr_missing"] for s in scored):
             return f"the passages never mention the {' '.join(best['attr_words'])} asked for", confidence
-        if best["kind_asked"] in _EXACT_KINDS and not best["kind"]:
+        if best["kind_asked"] in EXACT_KINDS and not best["kind"]:
             what = {"number": "number", "date": "date or version", "duration": "duration",
                     "frequency": "count", "version": "version or date"}[best["kind_asked"]]
             return f"the passages that match the question give no {what}", confidence
@@ -201,11 +201,11 @@ class ExtractiveAnswerer:
                 signals["kind_in_heading"] = True
             score = (WEIGHTS["dense"] * signals["dense"] + WEIGHTS["cover"] * signals["cover"]
                      + WEIGHTS["kind"] * signals["kind"]
-                     + WEIGHTS["kind_exact"] * signals["kind"] * (q.kind in _EXACT_KINDS))
+                     + WEIGHTS["kind_exact"] * signals["kind"] * (q.kind in EXACT_KINDS))
             out.append(Scored(u, round(score, 4), signals))
         # Evidence that lacks what the question is specifically about answers another question;
         # for "how many"/"when" questions, evidence without a number or date answers none.
-        exact = q.kind in _EXACT_KINDS
+        exact = q.kind in EXACT_KINDS
         out.sort(key=lambda s: (not s.signals.get("missing_specific"),
                                 not exact or bool(s.signals["kind"]) + (not s.signals.get("kind_in_heading")),
                                 s.score), reverse=True)
@@ -399,7 +399,7 @@ def _confidence(scored: list[Scored]) -> float:
     second = scored[1].score if len(scored) > 1 else 0.0
     x = {"score": best.score, "dense": s["dense"], "cover": s["cover"], "cover_own": s["cover_own"],
          "attr_missing": float(bool(s["attr_missing"])), "ident_missing": float(bool(s.get("missing_specific"))),
-         "margin": best.score - second, "numeric": float(s["kind_asked"] in _EXACT_KINDS), "kind": s["kind"]}
+         "margin": best.score - second, "numeric": float(s["kind_asked"] in EXACT_KINDS), "kind": s["kind"]}
     z = CONFIDENCE["bias"] + sum(CONFIDENCE[k] * v for k, v in x.items())
     return 1.0 / (1.0 + math.exp(-z))
 

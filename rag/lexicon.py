@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 2
 K1, B = 1.5, 0.75  # bm25s's defaults, kept so scores match the full rebuilds before
-_EMPTY = "\x00"  # a chunk without tokens counts as one placeholder token (as bm25s needed)
+EMPTY_TOKEN = "\x00"  # a chunk without tokens counts as one placeholder token (as bm25s needed)
 
 
 def folder(index_dir: Path, collection: str) -> Path:
@@ -167,7 +167,7 @@ class Lexicon:
         self._term_of = {t: j for j, t in enumerate(terms)}
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
         self._idf = np.where(df > 0, idf, 0).astype(np.float32)
-        self.idf = {t: float(idf[j]) for j, t in enumerate(terms) if df[j] > 0 and t != _EMPTY and t}
+        self.idf = {t: float(idf[j]) for j, t in enumerate(terms) if df[j] > 0 and t != EMPTY_TOKEN and t}
         self.vocab_sorted = sorted(self.idf)
         self.identifiers = set(json.loads((base / manifest["idents"]).read_text(encoding="utf-8"))) \
             if manifest["idents"] else set()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lexicon import _EMPTY, VERSION, folder  # noqa: F401  (folder: for callers and the example)
+from .lexicon import EMPTY_TOKEN, VERSION, folder  # noqa: F401  (folder: for callers and the example)
 from .text import corpus_identifiers, tokens
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class _Built:
 
 
 def _count(toks: str) -> tuple[Counter, int]:
-    words = toks.split() or [_EMPTY]
+    words = toks.split() or [EMPTY_TOKEN]
     return Counter(words), len(words)
 
 

@@ -317,6 +317,16 @@ def engine_for(settings: Settings) -> Engine:
     return Engine(settings)
 
 
+def engine(settings: Settings | None = None) -> Engine:
+    """The loaded engine (embedder, store, retriever, answerers) for ``settings``, shared by
+    every caller in this process whose settings load the same things; what only changes
+    answering (answerer, top-k...) is passed per call to ``Engine.ask``.
+
+    >>> engine(Settings()).retriever.sample(3)  # doctest: +SKIP
+    """
+    return engine_for(_loading_part(settings or Settings.from_env()))
+
+
 def ask(question: str, *, history: list | None = None, settings: Settings | None = None) -> Answer:
     """Answer ``question`` from the corpus, with citations, or refuse.
 
@@ -328,7 +338,7 @@ def ask(question: str, *, history: list | None = None, settings: Settings | None
     """
     settings = settings or Settings.from_env()
     q = validate_question(question, settings.max_question_chars)
-    return engine_for(_loading_part(settings)).ask(q, history=history, settings=settings)
+    return engine(settings).ask(q, history=history, settings=settings)
 
 
 def ask_stream(question: str, *, history: list | None = None,
@@ -343,7 +353,7 @@ def ask_stream(question: str, *, history: list | None = None,
     """
     settings = settings or Settings.from_env()
     q = validate_question(question, settings.max_question_chars)
-    yield from engine_for(_loading_part(settings)).ask_stream(q, history=history, settings=settings)
+    yield from engine(settings).ask_stream(q, history=history, settings=settings)
 
 
 # Fields an Engine loads from; the others (answerer, top_k, ...) are per call.

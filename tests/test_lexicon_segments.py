@@ -33,7 +33,7 @@ def reference(rows: list[tuple]):
 
     rows = sorted(rows, key=lambda r: (r[1], r[2]))
     model = bm25s.BM25()
-    model.index([r[4].split() or [lexicon._EMPTY] for r in rows], show_progress=False)
+    model.index([r[4].split() or [lexicon.EMPTY_TOKEN] for r in rows], show_progress=False)
     return rows, model
 
 

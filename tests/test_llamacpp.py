@@ -19,7 +19,7 @@ from rag import Answer, Settings, ask, ask_stream
 from rag.citations import MARKER, claim_spans
 from rag.local_llm import LocalModelServer, missing
 from rag.loading import document_text
-from rag.pipeline import _loading_part, engine_for
+from rag.pipeline import engine
 from rag.types import Passage
 from rag.verification import Verifier
 
@@ -62,7 +62,7 @@ def assert_verified(answer: Answer, settings: Settings, question: str) -> None:
     """Every citation is verbatim at its offsets, and every marked sentence is
     supported by the quote of each marker it carries (checked on the quote alone,
     with the engine's term weights and embeddings)."""
-    engine = engine_for(_loading_part(settings))
+    loaded = engine(settings)
     by_marker = {c.marker: c for c in answer.citations}
     assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
@@ -72,8 +72,8 @@ def assert_verified(answer: Answer, settings: Settings, question: str) -> None:
         for n in {int(m) for m in MARKER.findall(sentence)}:
             c = by_marker[n]
             quote = Passage("quote", c.source, c.start, c.end, c.quote, 1.0)
-            support = Verifier(question, [quote], engine.retriever.idf,
-                               engine.embeddings.embed_documents).check(sentence, 1)
+            support = Verifier(question, [quote], loaded.retriever.idf,
+                               loaded.embeddings.embed_documents).check(sentence, 1)
             assert support.ok, (sentence, c.quote, support.reason)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embeddings import MissingDependency, _tokenizer_path
+from rag.embeddings import MissingDependency, tokenizer_path
 
 MAX_CONTEXT_CHARS = 80
 MAX_CANDIDATE_CHARS = 400
@@ -55,7 +55,7 @@ class RelevanceModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise MissingDependency(f"relevance model not found at {self.path}: build it (training/README.md)")
-        self._tok = Tokenizer.from_file(str(_tokenizer_path()))
+        self._tok = Tokenizer.from_file(str(tokenizer_path()))
         self._tok.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
         self._tok.no_padding()
         opts = ort.SessionOptions()

@@ -27,7 +27,7 @@ from starlette.middleware import Middleware
 
 from ..httpguard import Guard, loopback_hosts
 from ..indexing import build_index, open_collection
-from ..pipeline import _loading_part, ask, ask_stream, engine_for, validate_question
+from ..pipeline import ask, ask_stream, engine, validate_question
 from ..providers import make_chroma_client
 from ..settings import Settings
 from ..types import Answer
@@ -133,9 +133,9 @@ def index_status(settings: Settings) -> dict:
 def reindex(settings: Settings) -> dict:
     """``build_index`` with the served engine's model, then reload its retriever
     (the caller holds the pool's gate exclusively: no search runs meanwhile)."""
-    engine = engine_for(_loading_part(settings))
-    report = build_index(settings, embeddings=engine.embeddings, progress=False)
-    engine.retriever  # noqa: B018 - reloads chunks and BM25 now, not under a later search
+    loaded = engine(settings)
+    report = build_index(settings, embeddings=loaded.embeddings, progress=False)
+    loaded.retriever  # noqa: B018 - reloads chunks and BM25 now, not under a later search
     return {"files_added": report.files_added, "files_updated": report.files_updated,
             "files_removed": report.files_removed, "files_unchanged": report.files_unchanged,
             "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],

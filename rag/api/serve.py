@@ -18,7 +18,7 @@ import sys
 
 from ..httpguard import RunningServer, is_loopback, server_config
 from ..indexing import build_index
-from ..pipeline import _loading_part, engine_for
+from ..pipeline import engine
 from ..settings import Settings, SettingsError
 from .app import create_app, index_status, model_ids
 
@@ -47,12 +47,12 @@ def start_in_thread(app, host: str = "127.0.0.1", port: int = 8090) -> RunningSe
 def warm_up(settings: Settings) -> str | None:
     """Build the index if there is none and load the model, so the first request
     is not the slow one. Returns the index summary when it had to build."""
-    engine = engine_for(_loading_part(settings))
+    loaded = engine(settings)
     summary = None
     if not index_status(settings)["present"]:
-        summary = build_index(settings, embeddings=engine.embeddings, progress=False).summary()
-    engine.retriever  # noqa: B018 - loads chunks and BM25
-    engine.embeddings.embed_query("warm up")
+        summary = build_index(settings, embeddings=loaded.embeddings, progress=False).summary()
+    loaded.retriever  # noqa: B018 - loads chunks and BM25
+    loaded.embeddings.embed_query("warm up")
     return summary
 
 

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from .base import Parsed, ReadOptions, TextBuilder
-from .plain import _BULLET, _is_title
+from .plain import BULLET, is_title
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAX_OCR_PAGES = 500  # pages of one file read by OCR; more are named as not read
@@ -94,10 +94,10 @@ def add_ocr_text(out: TextBuilder, text: str) -> tuple[int, int] | None:
     first = len(out.blocks)
     for i, para in enumerate(paragraphs):
         lines = [ln.strip() for ln in para.split("\n") if ln.strip()]
-        if all(_BULLET.match(ln) for ln in lines):
+        if all(BULLET.match(ln) for ln in lines):
             for ln in lines:
                 out.add("list_item", ln)
-        elif len(lines) == 1 and i + 1 < len(paragraphs) and _is_title(lines[0]):
+        elif len(lines) == 1 and i + 1 < len(paragraphs) and is_title(lines[0]):
             out.heading(lines[0], 1 if lines[0].isupper() else 2)
         else:
             out.add("paragraph", " ".join(lines))

@@ -20,7 +20,7 @@ from ..types import Block
 from .base import Parsed
 
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
-_BULLET = re.compile(r"^[ \t]*(?:[-*•‣◦▪–]|\(?\d{1,3}[.)]|\(?[a-z][.)])[ \t]+\S")
+BULLET = re.compile(r"^[ \t]*(?:[-*•‣◦▪–]|\(?\d{1,3}[.)]|\(?[a-z][.)])[ \t]+\S")
 _UNDERLINE = re.compile(r"^[ \t]*(?:={3,}|-{3,}|~{3,})[ \t]*$")
 _HASH = re.compile(r"^(#{1,6})[ \t]+\S")
 
@@ -63,15 +63,15 @@ def parse_plain(text: str) -> Parsed:
         if len(lines) == 1 and _HASH.match(first):
             add("heading", lines[0][0], lines[0][1], len(_HASH.match(first).group(1)))
             continue
-        if len(lines) == 1 and nxt is not None and _is_title(first):
+        if len(lines) == 1 and nxt is not None and is_title(first):
             add("heading", lines[0][0], lines[0][1], 1 if first.isupper() else 2)
             continue
-        if any(_BULLET.match(text[a:b]) for a, b in lines):
+        if any(BULLET.match(text[a:b]) for a, b in lines):
             # Items run until the next bullet; lines before the first one are a paragraph.
             start = lines[0][0]
             kind = "paragraph"
             for a, b in lines:
-                if _BULLET.match(text[a:b]):
+                if BULLET.match(text[a:b]):
                     add(kind, start, a)
                     start, kind = a, "list_item"
             add(kind, start, lines[-1][1])
@@ -105,7 +105,7 @@ def _lines(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return out
 
 
-def _is_title(line: str) -> bool:
+def is_title(line: str) -> bool:
     """A heading-like line: short, no closing punctuation, mostly capitalised words."""
     line = line.strip()
     if not line or len(line) > 80 or line.endswith((".", ",", ";", ":", "?", "!", '"', "”")):

@@ -11,7 +11,7 @@ from faultkit import SEEDS, ChromaServer, hash_env, out, run_rag
 
 from rag import Settings, ask, build_index
 from rag.health import StoreUnavailable
-from rag.pipeline import engine_for, _loading_part
+from rag.pipeline import engine_for
 
 pytestmark = pytest.mark.slow
 
