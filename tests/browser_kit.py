@@ -18,10 +18,10 @@ import pytest
 
 import ui  # noqa: F401  (sets the offline environment before gradio is imported)
 from fake_openai import FakeOpenAI, Reply, cite, question_in
-from rag import Settings, build_index
+from rag import Settings
 from ui.app import build_app, serve
 
-from conftest import free_port
+from conftest import free_port, indexed_seeds_copy
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -79,11 +79,7 @@ LONG_ANSWER = [
 @pytest.fixture(scope="module")
 def app_settings(tmp_path_factory) -> Settings:
     """A writable copy of seeds/ and a real MiniLM + Chroma index, both in tmp."""
-    root = tmp_path_factory.mktemp("ui-browser")
-    shutil.copytree(REPO / "seeds", root / "corpus")
-    s = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(s, progress=False)
-    return s
+    return indexed_seeds_copy(tmp_path_factory.mktemp("ui-browser"))
 
 
 @pytest.fixture(scope="module")

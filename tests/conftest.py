@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc, grace: float = 20) -> None:
+    """Stop a server started by a test: SIGTERM, then SIGKILL if it has not exited in ``grace`` s."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A private, writable copy of seeds/."""
     dest = tmp_path / "corpus"
     shutil.copytree(SEEDS, dest)
     return dest
+
+
+def indexed_seeds_copy(root: Path):
+    """Settings for a writable copy of seeds/ in ``root``, with a real MiniLM + Chroma index there."""
+    from rag import Settings, build_index
+
+    shutil.copytree(SEEDS, root / "corpus")
+    s = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(s, progress=False)
+    return s
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import pytest
 from rag.api.schema import count_tokens
 from rag.loading import document_text
 
-from conftest import SEEDS, free_port
+from conftest import SEEDS, free_port, stop_process
 
 KEY = "test-key-0123456789"
 RESOLUTIONS_Q = "Which UN Security Council resolutions were cited?"
@@ -64,12 +64,7 @@ def served(tmp_path_factory):
             time.sleep(0.25)
         yield url, corpus
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, 10)
         log.close()
 
 

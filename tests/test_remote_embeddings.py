@@ -16,7 +16,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import SEEDS, free_port
+from conftest import SEEDS, free_port, stop_process
 from rag import Settings, ask, build_index
 from rag.embedding_server import EmbeddingServer
 from rag.embeddings import HashEmbeddings
@@ -52,12 +52,7 @@ def server_url(tmp_path_factory):
             time.sleep(0.3)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop_process(proc)
         log.close()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 from evals.suite import load_suite
 from rag import Settings, ask, build_index
 from rag.lexicon import folder as lexicon_folder
@@ -118,12 +118,7 @@ def test_two_servers_on_one_chroma_server_load_the_lexicon_and_answer_as_embedde
             assert not reply["refused"] and reply["citations"][0]["source"] == "new.txt", reply
     finally:
         for _, proc, out in servers:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_process(proc)
             out.close()
     for i in range(len(servers)):
         assert REBUILD_LOG not in (tmp_path / f"serve-{i}.log").read_text()

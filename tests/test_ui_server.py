@@ -6,7 +6,6 @@ The browser tests are in ``test_ui_browser.py``.
 
 from __future__ import annotations
 
-import shutil
 import html
 import re
 import socket
@@ -16,29 +15,21 @@ from pathlib import Path
 import pytest
 
 import ui  # noqa: F401  (sets the offline environment before gradio is imported)
-from rag import Settings, build_index
+from rag import Settings
 from rag.indexing import indexed_files
 from rag.loading import document_text
 from ui.app import build_app, serve
+
+from conftest import free_port, indexed_seeds_copy
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "Which UN Security Council resolutions were cited?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_settings(tmp_path_factory) -> Settings:
     """A writable copy of seeds/ and a real MiniLM + Chroma index, both in tmp."""
-    root = tmp_path_factory.mktemp("ui-app")
-    shutil.copytree(REPO / "seeds", root / "corpus")
-    s = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(s, progress=False)
-    return s
+    return indexed_seeds_copy(tmp_path_factory.mktemp("ui-app"))
 
 
 LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0", None)
