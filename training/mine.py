@@ -43,6 +43,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,11 +104,13 @@ def read_page(package: str, root: Path, path: Path) -> Page | None:
         raw = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
         if raw.lstrip().startswith(".so ") or len(raw) < 300:
             return None  # an alias of another page
-        try:
-            html = subprocess.run(["groff", "-t", "-man", "-Thtml"], input=raw, capture_output=True, text=True,
-                                  timeout=20).stdout
-        except subprocess.TimeoutExpired:
-            return None
+        # groff -Thtml writes images of tables and equations into its working folder: a scratch one.
+        with tempfile.TemporaryDirectory(prefix="groff-") as scratch:
+            try:
+                html = subprocess.run(["groff", "-t", "-man", "-Thtml"], input=raw, capture_output=True, text=True,
+                                      timeout=20, cwd=scratch).stdout
+            except subprocess.TimeoutExpired:
+                return None
         parsed = parse_text(html, ".html")
     else:
         try:
@@ -535,6 +538,12 @@ class Miner:
                  if u.kind in ("sentence", "list_item") and 8 <= len(u.text.split()) <= 45]
         if len(sents) < 4:
             return
+        def near(u: Unit, q: str, kind: str) -> list[Unit]:
+            """The page's three sentences closest to ``q`` that state no value of ``kind``:
+            on the same topic, not an answer."""
+            return sorted((v for v in sents if v is not u and not has_kind(v.text, kind)),
+                          key=lambda v: -overlap(q, v.text))[:3]
+
         made = 0
         for u in self.rng.sample(sents, len(sents)):
             if made >= CLOZE_PER_PAGE:
@@ -547,11 +556,8 @@ class Miner:
                 q = cloze_question(u.text, kind, m, self.rng)
                 if not q:
                     continue
-                # On the same topic but without a value of the asked kind: not an answer.
-                near = sorted((v for v in sents if v is not u and not has_kind(v.text, kind)),
-                              key=lambda v: -overlap(q, v.text))[:3]
                 other = [v for v in sents if v is not u and has_kind(v.text, kind) and overlap(q, v.text) <= 1]
-                neg = [cand(v) for v in near] + [cand(v) for v in self.rng.sample(other, min(1, len(other)))]
+                neg = [cand(v) for v in near(u, q, kind) + self.rng.sample(other, min(1, len(other)))]
                 self.add(page, q, [cand(u)], neg, "cloze")
                 made += 1
             absent = [k for k in ("date", "version", "number") if k not in kinds]
@@ -560,9 +566,7 @@ class Miner:
                 q = cloze_question(u.text, kind, None, self.rng)
                 if not q:
                     continue
-                near = sorted((v for v in sents if v is not u and not has_kind(v.text, kind)),
-                              key=lambda v: -overlap(q, v.text))[:3]
-                self.add(page, q, [], [cand(u)] + [cand(v) for v in near], "cloze_absent")
+                self.add(page, q, [], [cand(u)] + [cand(v) for v in near(u, q, kind)], "cloze_absent")
                 made += 1
 
     def _headings(self, page: Page, sibs: list[Section]) -> None:
