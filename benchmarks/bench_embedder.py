@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 def sample_texts(n: int) -> list[str]:
     from corpus import generate
-    from rag.chunking import split_documents
-    from rag.loading import load_corpus
+    from rag.ingest.chunking import split_documents
+    from rag.ingest.loading import load_corpus
 
     dest = Path(tempfile.gettempdir()) / "rag-bench-embedder-corpus"
     generate(dest, chunks=max(n, 200))
@@ -42,7 +42,7 @@ def sample_texts(n: int) -> list[str]:
 def variants():
     import onnxruntime as ort
 
-    from rag.embeddings import MiniLMOnnxEmbeddings
+    from rag.embeddings.local import MiniLMOnnxEmbeddings
 
     def opts(**kw):
         def configure(o: ort.SessionOptions) -> None:

@@ -6,7 +6,7 @@ rebuilt from scratch (bm25s). The figures behind the choice in docs/SCALING.md.
     .venv/bin/python benchmarks/lexical_engines.py /tmp/rag-bench/index-100k/lexicon-corpus/tokens.sqlite3
 
 Engines: ``bm25s`` (what rag used before: the whole matrix rebuilt after any
-change), ``segments`` (rag.lexicon: immutable segments, BM25 at query time),
+change), ``segments`` (rag.store.lexicon: immutable segments, BM25 at query time),
 ``sqlite`` (postings in SQLite, one row per term and chunk, statistics kept up
 to date), ``tantivy`` (the Rust engine's Python bindings, if installed:
 ``pip install tantivy``; its own BM25, k1=1.2, over the same tokens). The
@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import lexicon, lexicon_writer  # noqa: E402
+from rag.store import lexicon, lexicon_writer  # noqa: E402
 
 TOP = 20
 
@@ -77,7 +77,7 @@ class Bm25s:
 
 
 class Segments:
-    name = "segments (rag.lexicon)"
+    name = "segments (rag.store.lexicon)"
 
     def __init__(self, work: Path):
         self.work = work

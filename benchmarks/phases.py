@@ -73,10 +73,10 @@ def settings_for(args: dict):
 def phase_index(args: dict) -> dict:
     """Raw embedder and the whole indexing pipeline on the same texts, same process."""
     from rag import build_index
-    from rag.chunking import split_documents
-    from rag.loading import load_corpus
-    from rag.providers import make_embeddings
-    from rag.units import chunk_units
+    from rag.ingest.chunking import split_documents
+    from rag.ingest.loading import load_corpus
+    from rag.embeddings import make_embeddings
+    from rag.retrieval.units import chunk_units
 
     s = settings_for(args)
     t = time.perf_counter()

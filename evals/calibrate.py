@@ -6,16 +6,16 @@
 Two small models are fitted, and each is checked by leaving one corpus out
 (fit on the others, measure on it), so a weight that only helps one genre shows:
 
-* ``WEIGHTS`` (rag/answering.py): the evidence score of a unit. For every
+* ``WEIGHTS`` (rag/answer/extractive.py): the evidence score of a unit. For every
   answerable question, the units of its retrieved passages are candidates and
   those holding an expected fact (in a file the case names) are the right ones;
   a softmax over each question's candidates is fitted on four signals
   (similarity, weighted coverage, kind of fact, kind for exact questions).
-* ``CONFIDENCE`` (rag/answering.py): a logistic model of "the best unit answers"
+* ``CONFIDENCE`` (rag/answer/extractive.py): a logistic model of "the best unit answers"
   over answerable vs unanswerable questions that the refusal rules let through.
 
 It prints the fitted weights and the left-out figures; copying them into
-rag/answering.py is a deliberate step, followed by ``rag eval`` on every suite.
+rag/answer/extractive.py is a deliberate step, followed by ``rag eval`` on every suite.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from rag import Settings, build_index
-from rag.answering import EXACT_KINDS, ExtractiveAnswerer
+from rag.answer.extractive import EXACT_KINDS, ExtractiveAnswerer
 from rag.pipeline import engine, rewrite_followup
-from rag.questions import mentions_target, split_question
+from rag.answer.questions import mentions_target, split_question
 
 from .metrics import matches
 from .normalize import has_fact

@@ -6,7 +6,7 @@ the expected files were retrieved (recall@k, reciprocal rank) and cited
 offsets, and whether it refused when it should. :func:`aggregate` turns cases
 into suite metrics; :func:`check_thresholds` compares them with the suite's bar.
 
->>> from rag.types import Answer, Citation
+>>> from rag.objects import Answer, Citation
 >>> case = Case(id="c1", question="When?", facts=(("Feb. 1",),), sources=(("a.txt",),))
 >>> ans = Answer(text="On February 1 [1].", citations=[Citation(1, "a.txt", "February 1", 3, 13)])
 >>> r = score_case(case, ans, 0.1, {"a.txt": "On February 1."}.get)

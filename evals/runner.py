@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rag import Settings, ask, build_index
 from rag.extras import require
-from rag.loading import CorpusError, document_text
+from rag.ingest.loading import CorpusError, document_text
 from rag.settings import ANSWERERS, SettingsError
 
 from .metrics import aggregate, by_category, check_thresholds, error_result, score_case

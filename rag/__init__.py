@@ -5,21 +5,22 @@
 >>> print(answer.text)  # doctest: +SKIP
 """
 
-from .settings import Settings
-from .types import Answer, Citation, IndexReport, Passage
+from rag.settings import Settings
+from rag.objects import Answer, Citation, IndexReport, Passage
 
-_LAZY = {"ask": ".pipeline", "ask_stream": ".pipeline", "engine": ".pipeline", "build_index": ".indexing"}
+_LAZY = {"ask": ".pipeline", "ask_stream": ".pipeline", "engine": ".pipeline", "validate_question": ".pipeline",
+         "build_index": ".ingest.indexing"}
 
-__all__ = ["ask", "ask_stream", "engine", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
+__all__ = ["ask", "ask_stream", "engine", "validate_question", "build_index", "as_retriever", "as_runnable", "Settings", "Answer", "Citation",
            "Passage", "IndexReport"]
 
 
 def as_retriever(settings: Settings | None = None, k: int | None = None):
-    """A LangChain ``BaseRetriever`` over the index (see :mod:`rag.langchain_adapter`).
+    """A LangChain ``BaseRetriever`` over the index (see :mod:`rag.serve.langchain_adapter`).
 
     >>> docs = as_retriever(k=3).invoke("Who is the Japanese Foreign Minister?")  # doctest: +SKIP
     """
-    from .langchain_adapter import as_retriever as make  # LangChain's retriever module costs ~1 s to import
+    from rag.serve import as_retriever as make  # LangChain's retriever module costs ~1 s to import
 
     return make(settings, k)
 
@@ -29,7 +30,7 @@ def as_runnable(settings: Settings | None = None):
 
     >>> as_runnable().invoke("When did Tillerson take office?").citations  # doctest: +SKIP
     """
-    from .langchain_adapter import as_runnable as make
+    from rag.serve import as_runnable as make
 
     return make(settings)
 

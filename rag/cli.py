@@ -17,9 +17,9 @@ import logging
 import os
 import sys
 
-from .progress import DEFAULT_EVERY
-from .safety import guard_handlers, guard_http_loggers, mask_credentials, printable
-from .settings import Settings, SettingsError
+from rag.ingest import DEFAULT_EVERY
+from rag.safety import guard_handlers, guard_http_loggers, mask_credentials, printable
+from rag.settings import Settings, SettingsError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -45,8 +45,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .indexing import build_index
-    from .progress import for_command_line
+    from rag.ingest import build_index
+    from rag.ingest import for_command_line
 
     progress = for_command_line(quiet=args.quiet, bar=args.progress, every=args.progress_every)
     report = build_index(_settings(args), progress=progress, rebuild=args.rebuild, full_check=args.full_check)
@@ -55,7 +55,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .pipeline import ask
+    from rag import ask
 
     answer = ask(args.question, settings=_settings(args))
     if args.json:
@@ -80,7 +80,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .extras import require
+    from rag.extras import require
 
     require("gradio", "ui", "rag ui (the chat UI) and its tests")
     try:
@@ -91,7 +91,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .api import main as serve_main
+    from rag.serve import main as serve_main
 
     return serve_main(args.rest)
 

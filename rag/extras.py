@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import importlib
 
-from .settings import SettingsError
+from rag.settings import SettingsError
+
+
+class ProviderError(RuntimeError):
+    """A provider could not be set up; the message says what to do."""
 
 
 class MissingExtra(SettingsError):

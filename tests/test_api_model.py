@@ -15,8 +15,8 @@ import openai
 import pytest
 from fake_openai import FakeOpenAI, Reply, cite
 
-from rag.api import create_app, start_in_thread
-from rag.loading import document_text
+from rag.serve import create_app, start_in_thread
+from rag.ingest.loading import document_text
 
 from conftest import free_port
 

@@ -20,8 +20,8 @@ import httpx
 import openai
 import pytest
 
-from rag.api.schema import count_tokens
-from rag.loading import document_text
+from rag.serve.schema import count_tokens
+from rag.ingest.loading import document_text
 
 from conftest import SEEDS, free_port, stop_process
 

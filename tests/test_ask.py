@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Answer, Citation, Settings, ask
-from rag.loading import CorpusError, document_text
+from rag.ingest.loading import CorpusError, document_text
 from rag.pipeline import rewrite_followup
 
 

@@ -19,8 +19,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from corpus import generate  # noqa: E402
 
-from rag.chunking import split_documents  # noqa: E402
-from rag.loading import load_corpus  # noqa: E402
+from rag.ingest.chunking import split_documents  # noqa: E402
+from rag.ingest.loading import load_corpus  # noqa: E402
 
 
 def test_corpus_is_deterministic_and_about_the_size_asked(tmp_path):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from rag.loading import document_text
+from rag.ingest.loading import document_text
 
 
 def run(args, env_extra, timeout=300):

@@ -5,11 +5,11 @@ import importlib
 
 import pytest
 
-MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
-           "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification",
-           "rag.langchain_adapter", "rag.api.schema", "rag.api.pool", "rag.api.app", "rag.api.serve",
-           "rag.safety", "rag.deadline", "rag.health", "rag.filestate", "rag.httpguard", "rag.loaders.budget",
-           "rag.diskspace", "ui.security", "rag.loaders", "rag.loaders.base", "rag.loaders.sheets"]
+MODULES = ["rag.answer.questions", "rag.text", "rag.answer.citations", "rag.settings", "rag.ingest.loading", "rag.ingest.chunking",
+           "rag.embeddings.local", "rag.pipeline", "rag.generate.prompt", "rag.generate.verification",
+           "rag.serve.langchain_adapter", "rag.serve.schema", "rag.serve.pool", "rag.serve.app", "rag.serve.server",
+           "rag.safety", "rag.generate.deadline", "rag.store.health", "rag.ingest.filestate", "rag.serve.httpguard", "rag.ingest.loaders.budget",
+           "rag.store.diskspace", "ui.security", "rag.ingest.loaders", "rag.ingest.loaders.base", "rag.ingest.loaders.sheets"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -12,7 +12,7 @@ from evals.normalize import has_fact, normalize
 from evals.report import compare, markdown, summary_text
 from evals.runner import main
 from evals.suite import Case, SuiteError, Threshold, load_suite
-from rag.types import Answer, Citation, Passage
+from rag.objects import Answer, Citation, Passage
 
 FILES = {
     "a.txt": "Tillerson took office on Feb. 1. He met Kishida at 2:15 p.m. in Tokyo.",

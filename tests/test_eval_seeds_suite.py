@@ -12,7 +12,7 @@ import pytest
 
 from evals.normalize import has_fact
 from evals.runner import DEFAULT_SUITE, default_suites
-from rag.loading import document_text
+from rag.ingest.loading import document_text
 from evals.suite import load_suite
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,11 @@ import os
 
 import pytest
 
-from rag import Settings, build_index, filestate, ingest
-from rag.indexing import open_collection, stored_chunks
-from rag.providers import make_chroma_client
+from rag import Settings, build_index
+
+from rag.ingest import filestate, embedloop as ingest
+from rag.store.chroma import open_collection, stored_chunks
+from rag.store.chroma import make_chroma_client
 
 
 @pytest.fixture
@@ -140,12 +142,15 @@ def test_record_is_per_collection_and_corpus(settings, tmp_path, corpus, reads, 
 
 def test_unchanged_reindex_opens_no_chroma(settings, settled, monkeypatch):
     first = build_index(settings, progress=False)
-    from rag import indexing
+    from rag.ingest import indexing
 
     def no_chroma(*args, **kwargs):
         raise AssertionError("Chroma opened for a corpus and index that did not change")
 
-    monkeypatch.setattr(indexing, "make_chroma_client", no_chroma)
+    import chromadb
+
+    monkeypatch.setattr(chromadb, "PersistentClient", no_chroma)
+    monkeypatch.setattr(chromadb, "HttpClient", no_chroma)
     monkeypatch.setattr(indexing, "repair_store", no_chroma)
     again = build_index(settings, progress=False)
     assert again.files_unchanged == 5 and again.chunks_total == first.chunks_total and again.chunks_embedded == 0
@@ -153,14 +158,14 @@ def test_unchanged_reindex_opens_no_chroma(settings, settled, monkeypatch):
 
 def test_a_touched_index_is_checked_again(settings, settled, reads, monkeypatch):
     # The index files changed since the record (another process, damage): the full run checks the store.
-    from rag import health
+    from rag.store import repair
 
     build_index(settings, progress=False)
     db = settings.index_dir / "chroma.sqlite3"
     os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 10**9))
     calls = []
-    real = health.check_store
-    monkeypatch.setattr(health, "check_store", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = repair.check_store
+    monkeypatch.setattr(repair, "check_store", lambda *a, **k: calls.append(1) or real(*a, **k))
     reads.clear()
     again = build_index(settings, progress=False)
     assert calls and again.files_unchanged == 5 and reads == []
@@ -183,8 +188,8 @@ def test_a_no_op_rag_index_imports_neither_chroma_nor_numpy(settings, settled, t
 
 
 def test_embedding_names_in_the_fingerprint_are_the_models_own():
-    from rag.embeddings import HashEmbeddings, MiniLMOnnxEmbeddings
-    from rag.providers import embedding_name
+    from rag.embeddings.local import HashEmbeddings, MiniLMOnnxEmbeddings
+    from rag.embeddings import embedding_name
 
     assert embedding_name(Settings(embedding="hash")) == HashEmbeddings.name
     assert embedding_name(Settings(embedding="minilm-onnx")) == MiniLMOnnxEmbeddings.name

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from rag import Answer, Citation, Settings, ask
-from rag.examples import candidate_questions, example_questions
-from rag.finishing import balance_quotes, finish_answer
-from rag.loading import document_text
+from ui.examples import candidate_questions, example_questions
+from rag.answer.finishing import balance_quotes, finish_answer
+from rag.ingest.loading import document_text
 from rag import build_index
-from rag.types import Block, Chunk
+from rag.objects import Block, Chunk
 
 
 @pytest.mark.parametrize("raw,expected", [

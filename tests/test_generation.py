@@ -16,11 +16,11 @@ import pytest
 from fake_openai import FakeOpenAI, Reply, cite, passages_in, question_in
 
 from rag import Answer, Settings, ask, ask_stream, build_index
-from rag.generation import GenerationError
-from rag.loading import document_text
-from rag.prompting import NO_ANSWER, REWRITE_PROMPT
-from rag.types import Passage
-from rag.verification import Verifier
+from rag.generate.answerer import GenerationError
+from rag.ingest.loading import document_text
+from rag.generate.prompt import NO_ANSWER, REWRITE_PROMPT
+from rag.objects import Passage
+from rag.generate.verification import Verifier
 
 from conftest import SEEDS, free_port
 

@@ -9,13 +9,13 @@ import random
 
 import pytest
 
-from rag.citations import CitationBook, claim_spans, normalize_markers, rewrite_markers, strip_markers
-from rag.embeddings import HashEmbeddings
-from rag.generation import safe_url
-from rag.prompting import NO_ANSWER, answer_messages, clean_rewrite, doubtful_rewrite, fence, is_refusal
+from rag.answer.citations import CitationBook, claim_spans, normalize_markers, rewrite_markers, strip_markers
+from rag.embeddings.local import HashEmbeddings
+from rag.generate.answerer import safe_url
+from rag.generate.prompt import NO_ANSWER, answer_messages, clean_rewrite, doubtful_rewrite, fence, is_refusal
 from rag.settings import Settings, SettingsError
-from rag.types import Passage
-from rag.verification import AnswerBuilder, Verifier
+from rag.objects import Passage
+from rag.generate.verification import AnswerBuilder, Verifier
 
 TOKYO = ("U.S. Secretary of State Rex Tillerson traveled to Tokyo, Japan on March 16, 2017. "
          "In his first trip to the East Asia and Pacific region, he met with senior Japanese officials.")
@@ -247,7 +247,7 @@ def test_a_sentence_combining_two_passages_is_supported_jointly(passages):
     assert [s.ok for s in v.check_all(sentence, [1, 2, 3])] == [True, True, False]
 
 
-@pytest.mark.parametrize("name", ["rag.prompting", "rag.verification"])
+@pytest.mark.parametrize("name", ["rag.generate.prompt", "rag.generate.verification"])
 def test_docstring_examples_of_the_generation_modules(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from rag import Settings, build_index
-from rag import indexing
-from rag.providers import embedding_name
-from rag.unitstore import FILE_NAME as UNIT_FILE, UnitStore
-from rag.indexing import open_collection, stored_chunks
-from rag.loading import CorpusError
-from rag.providers import make_chroma_client, make_embeddings
+from rag.ingest import indexing
+from rag.embeddings import embedding_name
+from rag.store.unitstore import FILE_NAME as UNIT_FILE, UnitStore
+from rag.store.chroma import open_collection, stored_chunks
+from rag.ingest.loading import CorpusError
+from rag.store.chroma import make_chroma_client
+from rag.embeddings import make_embeddings
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def test_empty_or_missing_corpus_names_the_path(tmp_path):
 
 def test_unit_vectors_are_embedded_by_the_first_question_kept_and_dropped_with_their_chunks(settings, corpus):
     from rag import ask
-    from rag.retrieval import Retriever
+    from rag.retrieval.retriever import Retriever
 
     build_index(settings, progress=False)
     store = UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))

@@ -12,9 +12,9 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 import rag
 from rag import Answer, Settings, as_retriever, as_runnable, ask, build_index
-from rag.langchain_adapter import CorpusRetriever, passage_document
-from rag.loading import document_text
-from rag.types import Passage
+from rag.serve.langchain_adapter import CorpusRetriever, passage_document
+from rag.ingest.loading import document_text
+from rag.objects import Passage
 
 QUESTION = "Which UN Security Council resolutions were cited?"
 

@@ -1,4 +1,4 @@
-"""The lexicon saved beside the index (rag/lexicon.py): it matches the collection
+"""The lexicon saved beside the index (rag/store/lexicon.py): it matches the collection
 after every kind of re-index, and a missing or stale one is rebuilt, not trusted."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import shutil
 import pytest
 
 from rag import Settings, ask, build_index
-from rag.indexing import open_collection
-from rag.lexicon import Lexicon, folder
+from rag.store.chroma import open_collection
+from rag.store.lexicon import Lexicon, folder
 from rag.pipeline import engine_for
-from rag.providers import make_chroma_client
-from rag.retrieval import Retriever
+from rag.store.chroma import make_chroma_client
+from rag.retrieval.retriever import Retriever
 from rag.text import tokens
-from rag.providers import make_embeddings
+from rag.embeddings import make_embeddings
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_containing_skips_files_already_found(settings):
 
 
 def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settings, tmp_path, monkeypatch):
-    from rag.health import index_lock
+    from rag.store.health import index_lock
 
     build_index(settings, progress=False)
     shutil.rmtree(folder(settings.index_dir, settings.collection))
@@ -139,7 +139,7 @@ def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settin
 def test_the_lexicon_is_committed_before_readers_see_the_new_generation(settings, corpus, monkeypatch):
     # Readers switch on the generation stamp; the lexicon of that generation must already be
     # there, or a reader (on any host) would rebuild it from Chroma.
-    from rag import indexing
+    from rag.ingest import indexing
 
     build_index(settings, progress=False)
     seen = []

@@ -1,4 +1,4 @@
-"""The segmented lexicon (rag/lexicon.py) on its own: after any sequence of edits,
+"""The segmented lexicon (rag/store/lexicon.py) on its own: after any sequence of edits,
 adds and deletes it scores exactly as BM25 rebuilt from scratch (bm25s, the
 engine it replaces, as the oracle), an edit writes only what changed, and a crash
 at any point of a commit leaves the previous commit readable and the next commit
@@ -12,9 +12,9 @@ import random
 import numpy as np
 import pytest
 
-from rag import lexicon, lexicon_writer
-from rag.lexicon import Lexicon, folder
-from rag.lexicon_writer import TokenStore, commit
+from rag.store import lexicon, lexicon_writer
+from rag.store.lexicon import Lexicon, folder
+from rag.store.lexicon_writer import TokenStore, commit
 
 WORDS = [f"w{i}" for i in range(300)] + ["alpha", "beta", "gamma"]
 

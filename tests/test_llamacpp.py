@@ -3,7 +3,7 @@ OpenAI-compatible server with SmolLM2-135M-Instruct on 127.0.0.1, asks seed
 questions through the real openai client path (RAG_ANSWERER=openai), checks
 every citation is verbatim and supported, then stops the server.
 
-Needs the optional local-model install (see rag/local_llm.py). Without it this
+Needs the optional local-model install (see rag/generate/local_llm.py). Without it this
 test FAILS with the install command; set RAG_SKIP_LLAMACPP=1 to skip it
 explicitly on a machine that cannot compile llama.cpp.
 """
@@ -16,12 +16,12 @@ import re
 import pytest
 
 from rag import Answer, Settings, ask, ask_stream
-from rag.citations import MARKER, claim_spans
-from rag.local_llm import LocalModelServer, missing
-from rag.loading import document_text
+from rag.answer.citations import MARKER, claim_spans
+from rag.generate.local_llm import LocalModelServer, missing
+from rag.ingest.loading import document_text
 from rag.pipeline import engine
-from rag.types import Passage
-from rag.verification import Verifier
+from rag.objects import Passage
+from rag.generate.verification import Verifier
 
 pytestmark = pytest.mark.slow
 

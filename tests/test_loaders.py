@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import split_documents
-from rag.loaders import parse_text
-from rag.loaders.pdf import parse_pdf
-from rag.loading import document_text, load_corpus
+from rag.ingest.chunking import split_documents
+from rag.ingest.loaders import parse_text
+from rag.ingest.loaders.pdf import parse_pdf
+from rag.ingest.loading import document_text, load_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO / "evals" / "corpora"

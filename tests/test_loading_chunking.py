@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import split_documents
-from rag.loading import CorpusError, document_text, html_visible_text, load_corpus
+from rag.ingest.chunking import split_documents
+from rag.ingest.loading import CorpusError, document_text, html_visible_text, load_corpus
 
 # A one-page PDF whose content stream draws "Hello PDF world" in Helvetica.
 _PDF_STREAM = b"BT /F1 18 Tf 50 700 Td (Hello PDF world about Kishida) Tj ET"

@@ -17,7 +17,7 @@ import pytest
 from officekit import make_png, make_scan_pdf, make_text_pdf, render_text_image
 
 from rag import Citation, Settings, ask, build_index
-from rag.loading import document_text, load_corpus, read_source
+from rag.ingest.loading import document_text, load_corpus, read_source
 from ui.viewer import heading_for, source_view_html
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def test_each_ocr_page_extends_the_deadline_of_a_file_read_under_the_budget(tmp_
     so a tight budget for parsing does not cut off a scan."""
     from officekit import make_csv
 
-    from rag.loaders.budget import Budget, read_within_budget
+    from rag.ingest.loaders.budget import Budget, read_within_budget
 
     png = make_png(tmp_path / "receipt.png")
     table = make_csv(tmp_path / "towns.csv")

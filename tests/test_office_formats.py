@@ -17,7 +17,7 @@ import pytest
 from officekit import FACTS, SCAN_FACTS, make_corpus, make_docx, make_eml, make_xlsx
 
 from rag import Settings, ask, build_index
-from rag.loading import document_text, file_of, load_corpus, split_source
+from rag.ingest.loading import document_text, file_of, load_corpus, split_source
 
 TESSERACT = shutil.which("tesseract") and shutil.which("pdftoppm")
 
@@ -161,7 +161,7 @@ def test_a_mail_that_loses_an_attachment_loses_its_chunks(tmp_path):
     make_eml(corpus / "notice.eml", work)
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding="hash")
     first = build_index(s, progress=False)
-    from rag.indexing import indexed_files
+    from rag.store.chroma import indexed_files
 
     assert set(indexed_files(s)) == {"revenue.xlsx", "notice.eml", "notice.eml#schedule.docx",
                                      "notice.eml#samples.pdf"}
@@ -202,11 +202,11 @@ def test_a_refusal_names_the_files_that_could_not_be_read(tmp_path):
 
 
 def test_reading_workers_end_with_the_program_that_started_them(office):
-    """Files are parsed in worker processes (rag.loaders.budget) kept for reuse; none outlives the
+    """Files are parsed in worker processes (rag.ingest.loaders.budget) kept for reuse; none outlives the
     program that used them."""
     folder = office[0]
-    code = ("import sys\nfrom pathlib import Path\nfrom rag.loading import document_text\n"
-            "from rag.loaders import budget\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom rag.ingest.loading import document_text\n"
+            "from rag.ingest.loaders import budget\n"
             "assert document_text(Path(sys.argv[1])).startswith('Board minutes')\n"
             "print(' '.join(str(w.proc.pid) for w in budget._POOL._idle))")
     proc = subprocess.run([sys.executable, "-c", code, str(folder / "minutes.docx")], capture_output=True,
@@ -216,4 +216,4 @@ def test_reading_workers_end_with_the_program_that_started_them(office):
     assert pids  # the worker was kept for the next file while the program ran
     for pid in pids:  # and ended with it (a pid reused since would not be our worker)
         cmdline = Path(f"/proc/{pid}/cmdline")
-        assert not cmdline.exists() or b"rag.loaders.budget" not in cmdline.read_bytes()
+        assert not cmdline.exists() or b"rag.ingest.loaders.budget" not in cmdline.read_bytes()

@@ -64,13 +64,13 @@ RULES: list[tuple[str, str | None]] = [
     (r"^RAG_CHROMA_URL=http://127\.0\.0\.1:8000 \.venv/bin/rag (index|ask .*)$", None),
     (r"^export RAG_EMBEDDING=openai RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2$", None),
     (r"^export RAG_EMBEDDING_BASE_URL=http://10\.0\.0\.5:8080/v1$",
-     "SERVE http://127.0.0.1:{8082}/health .venv/bin/python -m rag.embedding_server --port {8082} && "
+     "SERVE http://127.0.0.1:{8082}/health .venv/bin/python -m rag.serve.embeddings --port {8082} && "
      "export RAG_EMBEDDING_BASE_URL=http://127.0.0.1:{8082}/v1  # this machine's embedding server: tests "
      "reach 127.0.0.1 only"),
     (r"^export RAG_EMBEDDING_API_KEY=\.\.\.$", None),
     (r"^rag index && rag ask \"Which resolutions were cited\?\"$", None),
     (r"^\.venv/bin/python -m rag\.embedding_server --port 8081$",
-     "SERVE http://127.0.0.1:{8081}/health .venv/bin/python -m rag.embedding_server --port {8081}"),
+     "SERVE http://127.0.0.1:{8081}/health .venv/bin/python -m rag.serve.embeddings --port {8081}"),
     (r"^RAG_EMBEDDING=openai RAG_EMBEDDING_BASE_URL=http://127\.0\.0\.1:8081/v1 +RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2 "
      r"\.venv/bin/rag index$", None),
     (r"^\.venv/bin/python benchmarks/run\.py( |$)",
@@ -138,11 +138,11 @@ def section_script(lines: list[str], ports: dict[int, int]) -> tuple[str, list[s
     for line in lines:
         how = rule_for(line)
         if how == "LOCAL_LLM":
-            from rag.local_llm import missing
+            from rag.generate.local_llm import missing
 
             how = f"SKIP: the local model server is not installed ({', '.join(missing())}); tests/run.sh " \
                   "installs it, then this runs" if missing() else (
-                  "SERVE http://127.0.0.1:{8080}/v1/models " + line if "rag.local_llm" in line else None)
+                  "SERVE http://127.0.0.1:{8080}/v1/models " + line if "rag.generate.local_llm" in line else None)
         if how is not None and how.startswith("SKIP:"):
             skipped.append(f"{line}  -> {how}")
             continue

@@ -1,5 +1,5 @@
 """RAG_EMBEDDING=openai against real HTTP servers on 127.0.0.1: the bundled
-MiniLM served over the OpenAI embeddings API (`python -m rag.embedding_server`,
+MiniLM served over the OpenAI embeddings API (`python -m rag.serve.embeddings`,
 a real subprocess) must give exactly the local vectors, and a whole index and
 its answers must come out the same."""
 
@@ -18,13 +18,14 @@ import pytest
 
 from conftest import SEEDS, free_port, stop_process
 from rag import Settings, ask, build_index
-from rag.embedding_server import EmbeddingServer
-from rag.embeddings import HashEmbeddings
-from rag.indexing import open_collection
-from rag.loading import load_corpus
-from rag.chunking import split_documents
-from rag.providers import make_chroma_client, make_embeddings
-from rag.remote_embeddings import EmbeddingServiceError, OpenAIEmbeddings
+from rag.serve.embeddings import EmbeddingServer
+from rag.embeddings.local import HashEmbeddings
+from rag.store.chroma import open_collection
+from rag.ingest.loading import load_corpus
+from rag.ingest.chunking import split_documents
+from rag.store.chroma import make_chroma_client
+from rag.embeddings import make_embeddings
+from rag.embeddings.remote import EmbeddingServiceError, OpenAIEmbeddings
 from rag.settings import SettingsError
 
 MODEL = "all-MiniLM-L6-v2"
@@ -32,11 +33,11 @@ MODEL = "all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
-    """`python -m rag.embedding_server` in its own process, answering to two model names."""
+    """`python -m rag.serve.embeddings` in its own process, answering to two model names."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("embedding-server") / "server.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "rag.embedding_server", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "rag.serve.embeddings", "--port", str(port),
                              "--model", MODEL, "--model", "minilm-alias"], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

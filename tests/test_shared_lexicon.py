@@ -19,7 +19,7 @@ import pytest
 from conftest import free_port, stop_process
 from evals.suite import load_suite
 from rag import Settings, ask, build_index
-from rag.lexicon import folder as lexicon_folder
+from rag.store.lexicon import folder as lexicon_folder
 from test_chroma_server import chroma_server  # noqa: F401  (the fixture: `chroma run` on 127.0.0.1)
 
 pytestmark = pytest.mark.slow

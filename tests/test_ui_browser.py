@@ -25,7 +25,7 @@ from browser_kit import (DESKTOP, HOSTILE_NAME, HOSTILE_TEXT, QUESTION, REPO, VI
                          app_settings, axe_violations, browser, fake, has_outline, last_answer, pages, screenshot,
                          server, wait_for_answer)
 from rag import ask
-from rag.loading import document_text
+from rag.ingest.loading import document_text
 from ui.app import build_app, serve
 from ui.bubbles import copy_text
 from ui.corpus import safe_name

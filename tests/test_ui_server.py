@@ -16,8 +16,8 @@ import pytest
 
 import ui  # noqa: F401  (sets the offline environment before gradio is imported)
 from rag import Settings
-from rag.indexing import indexed_files
-from rag.loading import document_text
+from rag.store.chroma import indexed_files
+from rag.ingest.loading import document_text
 from ui.app import build_app, serve
 
 from conftest import free_port, indexed_seeds_copy

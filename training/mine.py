@@ -2,7 +2,7 @@
 
 Reads only the Debian documentation packages of ``training/sources.py`` (the list in
 ``../shared/TRAINING_SOURCES.md``), through the project's own loaders, so candidates are the
-answer units the answerer sees at run time (:func:`rag.units.passage_units`, rendered by
+answer units the answerer sees at run time (:func:`rag.retrieval.units.passage_units`, rendered by
 :func:`training.relevance.candidate_text`). Each *group* is one question with its positive
 candidates (may be none: the asked-for fact is absent) and hard negatives from the same page:
 
@@ -48,9 +48,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.loaders import parse_text
-from rag.types import Passage
-from rag.units import Unit, passage_units
+from rag.ingest.loaders import parse_text
+from rag.objects import Passage
+from rag.retrieval.units import Unit, passage_units
 
 from .relevance import candidate_text
 from .sources import PACKAGES, package_name

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embeddings import MissingDependency, tokenizer_path
+from rag.embeddings.local import MissingDependency, tokenizer_path
 
 MAX_CONTEXT_CHARS = 80
 MAX_CANDIDATE_CHARS = 400

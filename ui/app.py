@@ -18,8 +18,8 @@ import os
 import sys
 
 from rag import Settings, build_index
-from rag.httpguard import is_loopback
-from rag.indexing import index_exists
+from rag.serve import is_loopback
+from rag.store import index_exists
 from rag.settings import SettingsError
 
 from .corpus import MAX_UPLOAD_BYTES, Corpus
@@ -74,13 +74,13 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
 
     Returns ``(server, url, None)`` like Gradio's ``launch()``; ``app.close()``
     stops the server. Gradio is mounted in our own uvicorn server so that the
-    connection limits of :mod:`rag.httpguard` apply, behind the request rules
+    connection limits of :mod:`rag.serve.httpguard` apply, behind the request rules
     of :func:`ui.security.guarded` (host names, origin, sign-in on every route,
     body limits). Access is checked here too, so no caller can skip it.
     """
     import gradio as gr
     from fastapi import FastAPI
-    from rag.httpguard import RunningServer, server_config
+    from rag.serve import RunningServer, server_config
 
     from .security import guarded
     from .style import CSS, JS, theme

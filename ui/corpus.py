@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from rag import IndexReport, Settings, build_index
-from rag.indexing import indexed_files
-from rag.loading import SUPPORTED_SUFFIXES, document_text
+from rag.store import indexed_files
+from rag.ingest import SUPPORTED_SUFFIXES, document_text
 from rag.safety import printable
 
 from .trash import TRASH_DIR, Trash, TrashEntry

@@ -19,9 +19,9 @@ import time
 import gradio as gr
 
 from rag import Answer, Settings, ask_stream
-from rag.examples import example_questions
-from rag.indexing import indexed_files
-from rag.providers import embedding_name
+from ui.examples import example_questions
+from rag.store import indexed_files
+from rag.embeddings import embedding_name
 from rag.safety import printable
 
 from .chat import Conversation, Turn, feedback_record, new_id, store_feedback

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from rag import Settings
-from rag.loading import SUPPORTED_SUFFIXES
+from rag.ingest import SUPPORTED_SUFFIXES
 
 from .chat import Conversation
 from .corpus import MAX_UPLOAD_BYTES, Corpus

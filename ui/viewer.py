@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 
 from rag import Answer, Citation, Settings
-from rag.finishing import balance_quotes
-from rag.loading import read_source
+from rag.answer import balance_quotes
+from rag.ingest import read_source
 from rag.safety import printable
 
 from .security import public_message
@@ -158,7 +158,7 @@ def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", tu
     OCR from a scan says so. ``settings`` read the file as the index did (OCR
     on or off).
 
-    The offsets index into :func:`rag.loading.document_text`, the same text
+    The offsets index into :func:`rag.ingest.loading.document_text`, the same text
     the citation was verified against, so the highlight is exact.
     """
     close = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}" role="button" '

@@ -6,7 +6,7 @@ at least one listed source file, in three readings of the file:
 - ``visible``: the page as a browser shows it (tags stripped, script/style/svg
   and <head> skipped, every block element *and table cell* separated);
 - ``raw``: the file's raw text (what ``tests/test_eval_seeds_suite.py`` reads);
-- ``loader``: ``rag.loading.document_text`` (what the index sees).
+- ``loader``: ``rag.ingest.loading.document_text`` (what the index sees).
 
 A fact missing from ``visible`` is an error. A fact found in ``visible`` but
 not in ``loader`` or ``raw`` is a warning: the loader's text differs from what a
@@ -87,7 +87,7 @@ def raw_text(path: Path) -> str:
 @lru_cache(maxsize=None)
 def loader_text(path: Path) -> str:
     try:
-        from rag.loading import document_text
+        from rag.ingest.loading import document_text
     except ImportError:  # checking without the package installed
         return visible_text(path)
     return document_text(path)

@@ -67,7 +67,7 @@ def main(mount: Path, corpus: Path) -> dict:
         # A disk that fills anyway while a run writes (another program): the space checks are
         # switched off for this one run, so Chroma meets the full disk itself.
         filler = fill(mount, 3000)
-        code = ("import sys; import rag.indexing as ix\n"
+        code = ("import sys; import rag.ingest.indexing as ix\n"
                 "class NoChecks:\n"
                 "    def __init__(self, folder): pass\n"
                 "    def need(self, *a): pass\n"

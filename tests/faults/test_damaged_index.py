@@ -16,8 +16,8 @@ from faultkit import (SEEDS, big_corpus, garble, hash_env, out, probe_json, raw_
                       run_rag, segment_files)
 
 from rag import Settings, ask, build_index
-from rag.indexing import stored_chunks, open_collection
-from rag.providers import make_chroma_client
+from rag.store.chroma import stored_chunks, open_collection
+from rag.store.chroma import make_chroma_client
 
 pytestmark = pytest.mark.slow
 
@@ -184,7 +184,7 @@ class Interrupting:
 
 
 def test_an_interrupted_run_makes_ask_warn_until_the_next_run_finishes(tmp_path):
-    from rag.embeddings import HashEmbeddings
+    from rag.embeddings.local import HashEmbeddings
 
     corpus = big_corpus(tmp_path / "corpus", copies=2)
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedding="hash", chunk_size=200,

@@ -80,7 +80,7 @@ def test_a_hostile_upload_never_holds_up_another_users_upload(corpus, tmp_path):
 def _patched_stat(monkeypatch, after):
     """Run ``after()`` once the files were listed and stat'ed, before any is read:
     what a user (or an attacker) changing the folder during `rag index` does."""
-    from rag import filestate
+    from rag.ingest import filestate
 
     real = filestate.stat_files
 
@@ -128,7 +128,7 @@ def test_files_are_read_when_the_process_holds_over_a_thousand_descriptors(tmp_p
     the reading worker's pipes land there, and files must still be read."""
     import resource
 
-    from rag.loading import document_text
+    from rag.ingest.loading import document_text
 
     (tmp_path / "note.txt").write_text("The gate code of the depot is 4471.\n", encoding="utf-8")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -137,7 +137,7 @@ def test_files_are_read_when_the_process_holds_over_a_thousand_descriptors(tmp_p
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
     held = [open(tmp_path / "note.txt", "rb") for _ in range(1100)]
     try:
-        from rag.loaders import budget
+        from rag.ingest.loaders import budget
 
         budget._POOL.close()  # workers started now get descriptors above 1024
         assert document_text(tmp_path / "note.txt") == "The gate code of the depot is 4471.\n"

@@ -23,8 +23,8 @@ from faultkit import REPO, SEEDS, hash_env, out, run_rag
 from serverkit import Served, free_port, raw_request, send_big_body, sign_in
 
 from rag import Answer, Citation, Settings
-from rag.api import create_app, start_in_thread
-from rag.api.schema import sources_text
+from rag.serve import create_app, start_in_thread
+from rag.serve.schema import sources_text
 
 pytestmark = pytest.mark.slow
 
@@ -274,7 +274,7 @@ def test_half_sent_requests_never_lock_out_other_clients(which, kind, request):
 
 
 def test_a_slow_body_is_cut_off_and_the_limits_are_the_documented_ones(tmp_path):
-    from rag.httpguard import Limits, RunningServer
+    from rag.serve.httpguard import Limits, RunningServer
 
     assert (Limits().head_timeout, Limits().body_timeout, Limits().per_client) == (10.0, 60.0, 32)
     app = create_app(Settings(corpus_dir=SEEDS, index_dir=tmp_path / "ix", embedding="hash"))
@@ -515,8 +515,8 @@ def test_file_names_and_quotes_cannot_forge_lines_of_the_sources_list(api):
 
 
 def test_the_embedding_server_follows_the_same_rules():
-    from rag.embedding_server import EmbeddingServer
-    from rag.embeddings import HashEmbeddings
+    from rag.serve.embeddings import EmbeddingServer
+    from rag.embeddings.local import HashEmbeddings
 
     body = {"model": "m", "input": ["a b c"]}
     with EmbeddingServer(HashEmbeddings(), port=0, models=("m",)) as server:

@@ -13,7 +13,7 @@ import pytest
 from faultkit import SEEDS, hash_env, out, run_rag
 
 from rag import Settings, ask, build_index
-from rag.loading import load_corpus
+from rag.ingest.loading import load_corpus
 
 pytestmark = pytest.mark.slow
 

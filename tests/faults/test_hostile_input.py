@@ -14,7 +14,7 @@ from faultkit import SEEDS, hash_env, out, run_rag
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from rag import Answer, Settings, ask, build_index
-from rag.loading import SUPPORTED_SUFFIXES, document_text, load_corpus
+from rag.ingest.loading import SUPPORTED_SUFFIXES, document_text, load_corpus
 from rag.safety import printable
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from fake_openai import FakeOpenAI, Reply, cite
 from faultkit import HostileModel, hash_env, llm, out, planted_index, run_rag
 
 from rag import Settings, ask
-from rag.generation import GenerationError
-from rag.loading import document_text
+from rag.generate.answerer import GenerationError
+from rag.ingest.loading import document_text
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 .xlsx, .pptx, .odt, .epub), a spreadsheet with a million empty rows, a mail
 with a 50 MB attachment, an image bomb, a corrupt file of each type: each is
 skipped (or read in part) and named with the reason, within the parsing
-budget (a worker process with a CPU deadline and a memory cap: rag/loaders/budget.py),
+budget (a worker process with a CPU deadline and a memory cap: rag/ingest/loaders/budget.py),
 and every other file of the corpus is still indexed and answered. The
 budget itself is shown to work: a file over the deadline, and one over the
 memory cap, are stopped and named, and the next file is read by a new child."""
@@ -19,7 +19,7 @@ from officekit import (corrupt, make_csv, make_docx, make_eml, make_epub, make_o
                        make_xlsx, million_empty_rows, rewrite_zip, zip_bomb)
 
 from rag import Settings, ask, build_index
-from rag.loading import load_corpus
+from rag.ingest.loading import load_corpus
 
 pytestmark = pytest.mark.slow
 

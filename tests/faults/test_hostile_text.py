@@ -13,8 +13,8 @@ from faultkit import llm, planted_index
 from hypothesis import given, settings as hsettings, strategies as st
 
 from rag import Settings, ask
-from rag.finishing import balance_quotes
-from rag.loading import document_text
+from rag.answer.finishing import balance_quotes
+from rag.ingest.loading import document_text
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from conftest import free_port
 from faultkit import SEEDS, ChromaServer, hash_env, out, run_rag
 
 from rag import Settings, ask, build_index
-from rag.health import StoreUnavailable
+from rag.store.errors import StoreUnavailable
 from rag.pipeline import engine_for
 
 pytestmark = pytest.mark.slow

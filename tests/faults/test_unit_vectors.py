@@ -1,4 +1,4 @@
-"""The answer-unit vectors beside the index (rag/unitstore.py) are a cache filled by questions:
+"""The answer-unit vectors beside the index (rag/store/unitstore.py) are a cache filled by questions:
 a damaged, deleted or unwritable store never stops an answer, and the next question refills it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from rag import Settings
-from rag.providers import embedding_name
-from rag.unitstore import FILE_NAME, UnitStore
+from rag.embeddings import embedding_name
+from rag.store.unitstore import FILE_NAME, UnitStore
 
 from faultkit import SEEDS, out, run_rag
 
