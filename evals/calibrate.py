@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import Settings, build_index
-from rag.answer.extractive import EXACT_KINDS, ExtractiveAnswerer
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.pipeline import engine, rewrite_followup
 from rag.answer.questions import mentions_target, split_question
 
@@ -62,18 +62,16 @@ def collect(paths: list[Path]) -> tuple[list, list]:
                 continue
             expected = [p for g in case.sources for p in g]
             if not case.refuse:
-                x = np.array([[s.signals["dense"], s.signals["cover"], s.signals["kind"],
-                               s.signals["kind"] * (s.signals["kind_asked"] in EXACT_KINDS)] for s in scored])
+                x = np.array([s.signals.ranking_features() for s in scored])
                 y = np.array([any(any(has_fact(s.unit.reading, a) for a in g) for g in case.facts)
                               and any(matches(s.unit.passage.source, e) for e in expected) for s in scored])
                 if y.any() and not y.all():
                     ranking.append((suite.name.removesuffix("-heldout"), x, y))
-            best, s = scored[0], scored[0].signals
+            best = scored[0]
             second = scored[1].score if len(scored) > 1 else 0.0
-            confidence.append((suite.name, np.array([
-                best.score, s["dense"], s["cover"], s["cover_own"], float(bool(s["attr_missing"])),
-                float(bool(s.get("missing_specific"))), best.score - second,
-                float(s["kind_asked"] in EXACT_KINDS), s["kind"]]), 0 if case.refuse else 1))
+            features = best.signals.confidence_features(best.score, best.score - second)
+            assert list(features) == CONF_SIGNALS
+            confidence.append((suite.name, np.array(list(features.values())), 0 if case.refuse else 1))
         print(f"collected {suite.name}", file=sys.stderr)
     return ranking, confidence
 

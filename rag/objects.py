@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol, runtime_checkable
 
 
 SUMMARY_NAMES = 20  # names listed per reason in IndexReport.summary()
@@ -98,6 +99,11 @@ class Citation:
     end: int
 
 
+# The longest answer we give: a reader's answer, not a passage to read (the extractive answerer
+# selects within it, finishing caps any answer at it, and the eval suites hold every answer to it).
+MAX_ANSWER_CHARS = 400
+
+
 @dataclass(frozen=True)
 class Answer:
     """What :func:`rag.ask` returns.
@@ -163,3 +169,32 @@ class IndexReport:
         for w in self.warnings:
             lines.append(f"  note: {w}")
         return "\n".join(lines)
+
+
+class Answerer(Protocol):
+    """Turns the passages retrieved for a question into a cited :class:`Answer`, or a
+    refusal. Implemented by :class:`rag.answer.ExtractiveAnswerer` (the default),
+    :class:`rag.answer.TopChunkAnswerer` (the eval baseline) and
+    :class:`rag.generate.OpenAIAnswerer` (a language model); chosen by name in
+    :func:`rag.providers.make_answerer`.
+
+    ``retriever`` is the :class:`rag.retrieval.Retriever` the passages came from (for what
+    the corpus as a whole says), ``query_vector`` the question's embedding, ``max_chars``
+    the longest answer wanted (None: :data:`MAX_ANSWER_CHARS`; an answerer may give less).
+    """
+
+    name: str
+
+    def answer(self, question: str, passages: list[Passage], retriever: Any, query_vector: Any,
+               max_chars: int | None = None) -> Answer: ...
+
+
+@runtime_checkable
+class StreamingAnswerer(Answerer, Protocol):
+    """An answerer that writes as it goes (a model): verified text pieces, then the Answer;
+    and that can make a follow-up question standalone itself."""
+
+    def stream(self, question: str, passages: list[Passage], retriever: Any, query_vector: Any
+               ) -> Iterator[str | Answer]: ...
+
+    def rewrite(self, question: str, turns: list[tuple[str, str]]) -> tuple[str, str | None]: ...

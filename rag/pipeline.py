@@ -27,7 +27,7 @@ from rag.embeddings import embedding_name, make_embeddings
 from rag.providers import make_answerer
 from rag.store import make_chroma_client
 from rag.store import UNIT_FILE, UnitStore
-from rag.answer import MAX_ANSWER_CHARS, ExtractiveAnswerer, refusal
+from rag.answer import refusal
 from rag.answer import merge_answers
 from rag.answer import finish_answer
 from rag.ingest import unread_note
@@ -35,7 +35,7 @@ from rag.answer import mentions_target, split_question
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.text import QUESTION_WORDS, STOPWORDS, salient_words, stem, stream_pieces, terms, words
-from rag.objects import Answer
+from rag.objects import MAX_ANSWER_CHARS, Answer, Answerer, StreamingAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +183,12 @@ class Engine:
                 self._answerers[settings] = make_answerer(settings, self.embeddings)
             return self._answerers[settings]
 
-    def rewrite(self, question: str, history: list | None, answerer) -> tuple[str, str, list[str]]:
+    def rewrite(self, question: str, history: list | None, answerer: Answerer) -> tuple[str, str, list[str]]:
         """(query, how, warnings): a follow-up made standalone by the model when
         the answerer has one, else by :func:`rewrite_followup`."""
         if not is_followup(question, history):
             return question, "none", []
-        if hasattr(answerer, "rewrite"):
+        if isinstance(answerer, StreamingAnswerer):
             query, warning = answerer.rewrite(question, history_turns(history))
             if warning is None:
                 return query, "model", []
@@ -302,16 +302,15 @@ class Engine:
         return out
 
     @staticmethod
-    def _answer(answerer, query, passages, retriever, query_vector, settings, max_chars: int | None = None
+    def _answer(answerer: Answerer, query, passages, retriever, query_vector, settings, max_chars: int | None = None
                 ) -> Iterator[str | Answer]:
         """The answerer's text pieces, then its Answer (streaming when it can)."""
-        if hasattr(answerer, "stream"):
+        if isinstance(answerer, StreamingAnswerer):
             yield from answerer.stream(query, passages, retriever, query_vector)
         else:
-            extra = {"max_chars": max_chars} if max_chars and isinstance(answerer, ExtractiveAnswerer) else {}
             # Finished before its text is sent, so what streams is what the Answer says; sent a
             # sentence at a time, as a model's verified sentences are.
-            answer = finish_answer(answerer.answer(query, passages, retriever, query_vector, **extra), settings)
+            answer = finish_answer(answerer.answer(query, passages, retriever, query_vector, max_chars), settings)
             yield from stream_pieces(answer.text)
             yield answer
 

@@ -12,7 +12,6 @@ from rag.lazy import exports
 
 _EXPORTS = {
     "ExtractiveAnswerer": "extractive",
-    "MAX_ANSWER_CHARS": "extractive",
     "refusal": "extractive",
     "TopChunkAnswerer": "baseline",
     "CitationBook": "citations",

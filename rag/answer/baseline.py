@@ -21,7 +21,9 @@ class TopChunkAnswerer:
     def __init__(self, settings, embeddings) -> None:
         self.settings = settings
 
-    def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
+    def answer(self, question: str, passages: list[Passage], retriever, query_vector,
+               max_chars: int | None = None) -> Answer:
+        """The top passage whole (``max_chars`` is not applied: the baseline is the plain approach)."""
         if not passages:
             return Answer(text="Nothing was retrieved.", refused=True, trace={"mode": "top-chunk"})
         p = passages[0]

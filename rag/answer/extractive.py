@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,19 +37,20 @@ from rag.answer.questions import asked_attribute, asked_speaker, asked_type, ask
 from rag.settings import Settings
 from rag.text import (INSTRUCTION, in_vocabulary, is_context_term, question_identifiers, salient_surface, same_word, sentence_spans,
                    stem, surface_of, terms, tokens, words)
-from rag.objects import Answer, Citation, Passage
+from rag.objects import MAX_ANSWER_CHARS, Answer, Citation, Passage
 from rag.retrieval import Unit, passage_units
 
 log = logging.getLogger(__name__)
 
 REFUSAL_PREFIX = "I can't answer that from the corpus"
-MAX_ANSWER_CHARS = 400  # a reader's answer, not a passage to read
 
 # Evidence score of a unit: similarity + weighted term coverage + the kind of fact asked
 # for (twice for numbers, dates and durations, which a unit either states or not).
 # Fitted (softmax over each question's candidates) on the tuning suites of four corpora;
 # richer feature sets did no better on the corpus left out.
 WEIGHTS = {"dense": 0.725, "cover": 1.0, "kind": 0.307, "kind_exact": 0.33}
+# In the order of Signals.ranking_features().
+RANKING_WEIGHTS = [WEIGHTS["dense"], WEIGHTS["cover"], WEIGHTS["kind"], WEIGHTS["kind_exact"]]
 # Confidence that the best evidence answers (logistic over the signals of the best unit
 # and its margin over the second): fitted the same way, on answerable vs unanswerable
 # questions that the rules below let through. Below CONFIDENT: refuse. It is kept
@@ -84,12 +85,53 @@ _VERSION = re.compile(_DATE.pattern + r"|\b\d+\.\d+\b|\bv\d+\b", re.IGNORECASE)
 _KIND_PATTERNS = {"date": _DATE, "version": _VERSION, "number": _NUMBER, "duration": _DURATION, "frequency": _TIMES,
                   "person": _NAME, "place": _PLACE, "literal": _LITERAL, "how": _LITERAL}
 @dataclass(frozen=True)
+class Signals:
+    """What a unit's evidence score is made of (all in [0, 1] but the words and kinds).
+
+    The ranking features and the confidence features are defined here once: the
+    answerer scores with them and ``evals/calibrate.py`` fits their weights.
+    """
+
+    dense: float  # cosine similarity of the unit to the question
+    cover: float  # share of the question's weighted terms in the unit, its headings and lead-in
+    cover_own: float  # the same in the unit alone
+    kind: float  # 1.0 when the unit holds the kind of fact asked for (a date for "when"...)
+    kind_asked: str
+    attr_words: list[str]
+    attr_missing: list[str]  # attribute words of the question the unit's context never mentions
+    speaker: str | None = None  # "what did X say": X
+    missing_specific: list[str] = field(default_factory=list)  # names/identifiers of the question it lacks
+    kind_in_heading: bool = False  # the fact asked for is only in the unit's heading
+
+    def ranking_features(self) -> list[float]:
+        """The features weighted by WEIGHTS (dense, cover, kind, kind of an exact question)."""
+        return [self.dense, self.cover, self.kind, self.kind * (self.kind_asked in EXACT_KINDS)]
+
+    def confidence_features(self, score: float, margin: float) -> dict[str, float]:
+        """The features weighted by CONFIDENCE, for the best unit (``margin``: its lead over the second)."""
+        return {"score": score, "dense": self.dense, "cover": self.cover, "cover_own": self.cover_own,
+                "attr_missing": float(bool(self.attr_missing)), "ident_missing": float(bool(self.missing_specific)),
+                "margin": margin, "numeric": float(self.kind_asked in EXACT_KINDS), "kind": self.kind}
+
+    def trace(self) -> dict:
+        """The signals as logged in an answer's trace."""
+        out = {"dense": self.dense, "cover": self.cover, "cover_own": self.cover_own, "kind": self.kind,
+               "kind_asked": self.kind_asked, "attr_words": self.attr_words, "attr_missing": self.attr_missing}
+        if self.speaker:
+            out["speaker"] = self.speaker
+        if self.kind_in_heading:
+            out["kind_in_heading"] = True
+        return out
+
+
+@dataclass(frozen=True)
 class Scored:
-    """A unit with its evidence score and the signals behind it."""
+    """A unit with its evidence score and the signals behind it (None for a unit
+    added only to complete the answer, such as a list's continuation)."""
 
     unit: Unit
     score: float
-    signals: dict
+    signals: Signals | None = None
 
 
 class ExtractiveAnswerer:
@@ -103,8 +145,9 @@ class ExtractiveAnswerer:
 
     # -- the public step -----------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], retriever, query_vector,
-               max_chars: int = MAX_ANSWER_CHARS) -> Answer:
-        """Compose a cited answer of at most ``max_chars`` from ``passages``, or refuse."""
+               max_chars: int | None = None) -> Answer:
+        """Compose a cited answer of at most ``max_chars`` (default MAX_ANSWER_CHARS) from ``passages``, or refuse."""
+        max_chars = max_chars or MAX_ANSWER_CHARS
         target = mentions_target(question)
         if target:
             return self._which_documents(target, retriever)
@@ -114,7 +157,7 @@ class ExtractiveAnswerer:
         scored = self.score_units(question, passages, retriever, query_vector)
         reason, confidence = self.weak_reason(scored)
         if reason:
-            return refusal(reason, scored[0].signals if scored else {}, confidence)
+            return refusal(reason, scored[0].signals if scored else None, confidence)
         answer = compose(self.window(scored, retriever, max_chars))
         answer.trace["confidence"] = round(confidence, 3)
         return answer
@@ -153,17 +196,17 @@ class ExtractiveAnswerer:
             return "no passage holds a sentence close enough to the question", 0.0
         best = scored[0].signals
         confidence = _confidence(scored)
-        if best.get("missing_specific"):
-            return f"no passage says anything about {_names(best['missing_specific'])}", confidence
-        if best["attr_missing"] and all(s.signals["attr_missing"] for s in scored):
-            return f"the passages never mention the {' '.join(best['attr_words'])} asked for", confidence
-        if best["kind_asked"] in EXACT_KINDS and not best["kind"]:
+        if best.missing_specific:
+            return f"no passage says anything about {_names(best.missing_specific)}", confidence
+        if best.attr_missing and all(s.signals.attr_missing for s in scored):
+            return f"the passages never mention the {' '.join(best.attr_words)} asked for", confidence
+        if best.kind_asked in EXACT_KINDS and not best.kind:
             what = {"number": "number", "date": "date or version", "duration": "duration",
-                    "frequency": "count", "version": "version or date"}[best["kind_asked"]]
+                    "frequency": "count", "version": "version or date"}[best.kind_asked]
             return f"the passages that match the question give no {what}", confidence
         if confidence < CONFIDENT:
-            if best.get("speaker"):
-                return f"no passage reports {best['speaker']} saying that", confidence
+            if best.speaker:
+                return f"no passage reports {best.speaker} saying that", confidence
             return "no passage answers the question closely enough", confidence
         return None, confidence
 
@@ -182,31 +225,25 @@ class ExtractiveAnswerer:
             own = set(tokens(u.reading))
             ctx = own | set(tokens(" ".join(u.headings))) | set(tokens(u.before))
             kind_ok, in_heading = q.holds_kind(u, question)
-            signals = {
-                "dense": round(float(d), 4),
-                "cover": round(q.coverage(ctx), 4),
-                "cover_own": round(q.coverage(own), 4),
-                "kind": 1.0 if kind_ok else 0.0,
-                "kind_asked": q.kind,
-                "attr_words": q.attribute_words,
-                "attr_missing": [a for a in q.attribute if not _mentions(a, ctx)],
-            }
-            if q.speaker_name:
-                signals["speaker"] = q.speaker_name
-            missing = q.missing_specific(u, ctx)
-            if missing:
-                signals["missing_specific"] = missing
-            if in_heading:
-                signals["kind_in_heading"] = True
-            score = (WEIGHTS["dense"] * signals["dense"] + WEIGHTS["cover"] * signals["cover"]
-                     + WEIGHTS["kind"] * signals["kind"]
-                     + WEIGHTS["kind_exact"] * signals["kind"] * (q.kind in EXACT_KINDS))
+            signals = Signals(
+                dense=round(float(d), 4),
+                cover=round(q.coverage(ctx), 4),
+                cover_own=round(q.coverage(own), 4),
+                kind=1.0 if kind_ok else 0.0,
+                kind_asked=q.kind,
+                attr_words=q.attribute_words,
+                attr_missing=[a for a in q.attribute if not _mentions(a, ctx)],
+                speaker=q.speaker_name or None,
+                missing_specific=q.missing_specific(u, ctx),
+                kind_in_heading=bool(in_heading),
+            )
+            score = sum(w * x for w, x in zip(RANKING_WEIGHTS, signals.ranking_features()))
             out.append(Scored(u, round(score, 4), signals))
         # Evidence that lacks what the question is specifically about answers another question;
         # for "how many"/"when" questions, evidence without a number or date answers none.
         exact = q.kind in EXACT_KINDS
-        out.sort(key=lambda s: (not s.signals.get("missing_specific"),
-                                not exact or bool(s.signals["kind"]) + (not s.signals.get("kind_in_heading")),
+        out.sort(key=lambda s: (not s.signals.missing_specific,
+                                not exact or bool(s.signals.kind) + (not s.signals.kind_in_heading),
                                 s.score), reverse=True)
         return out
 
@@ -262,16 +299,16 @@ class ExtractiveAnswerer:
             if nxt is not None:
                 chunk = retriever.chunk(nxt.chunk_id)
                 for u in passage_units(nxt, chunk.blocks if chunk is not None else ()):
-                    if u.start < chosen[-1].unit.end or not fits(chosen + [Scored(u, 0.0, {})]):
+                    if u.start < chosen[-1].unit.end or not fits(chosen + [Scored(u, 0.0)]):
                         break
-                    chosen.append(Scored(u, 0.0, {}))
+                    chosen.append(Scored(u, 0.0))
         while len(chosen) > 1 and chosen[-1].unit.text.rstrip().endswith(":") and chosen[-1] is not best:
             chosen.pop()  # a lead-in whose continuation did not fit: never end on it
-        if best.signals.get("kind_in_heading") and retriever is not None:
+        if best.signals is not None and best.signals.kind_in_heading and retriever is not None:
             span = retriever.heading_span(best.unit.passage.source, best.unit.start, best.unit.headings[-1])
             if span is not None:
                 hp, hs, he = span
-                title = Scored(Unit(hp, hs, he, hp.text[hs - hp.start:he - hp.start], "heading"), 0.0, {})
+                title = Scored(Unit(hp, hs, he, hp.text[hs - hp.start:he - hp.start], "heading"), 0.0)
                 if fits([title] + chosen):
                     chosen = [title] + chosen
                 else:
@@ -394,23 +431,20 @@ class _QuestionTerms:
 def _confidence(scored: list[Scored]) -> float:
     """How likely the best evidence answers the question (logistic model, see CONFIDENCE)."""
     best = scored[0]
-    s = best.signals
     second = scored[1].score if len(scored) > 1 else 0.0
-    x = {"score": best.score, "dense": s["dense"], "cover": s["cover"], "cover_own": s["cover_own"],
-         "attr_missing": float(bool(s["attr_missing"])), "ident_missing": float(bool(s.get("missing_specific"))),
-         "margin": best.score - second, "numeric": float(s["kind_asked"] in EXACT_KINDS), "kind": s["kind"]}
+    x = best.signals.confidence_features(best.score, best.score - second)
     z = CONFIDENCE["bias"] + sum(CONFIDENCE[k] * v for k, v in x.items())
     return 1.0 / (1.0 + math.exp(-z))
 
 
 # -- helpers ---------------------------------------------------------------------------
 
-def refusal(reason: str, signals: dict | None = None, confidence: float | None = None) -> Answer:
+def refusal(reason: str, signals: Signals | None = None, confidence: float | None = None) -> Answer:
     """The answer given when the corpus does not support one: the reason in plain
     words in the text, the scores behind it in ``trace``."""
     trace: dict = {"refusal_reason": reason}
-    if signals:
-        trace["best_evidence"] = {k: v for k, v in signals.items() if k != "missing_specific"}
+    if signals is not None:
+        trace["best_evidence"] = signals.trace()
     if confidence is not None:
         trace["confidence"] = round(confidence, 3)
     return Answer(text=f"{REFUSAL_PREFIX}: {reason}.", citations=[], refused=True, trace=trace)
@@ -429,13 +463,13 @@ def compose(chosen: list[Scored]) -> Answer:
     return Answer(text=text, citations=citations, refused=False,
                   trace={"evidence": [{"source": s.unit.passage.source, "start": s.unit.start, "end": s.unit.end,
                                        "kind": s.unit.kind, "score": s.score,
-                                       **{k: v for k, v in s.signals.items() if k != "missing_specific"}}
+                                       **(s.signals.trace() if s.signals is not None else {})}
                                       for s in chosen]})
 
 
 def _own(s: Scored) -> float:
     """What a unit itself shares with the question: similarity and its own coverage."""
-    return WEIGHTS["dense"] * s.signals["dense"] + WEIGHTS["cover"] * s.signals["cover_own"]
+    return WEIGHTS["dense"] * s.signals.dense + WEIGHTS["cover"] * s.signals.cover_own
 
 
 def _previous_unit(u: Unit, retriever) -> Scored | None:
@@ -446,7 +480,7 @@ def _previous_unit(u: Unit, retriever) -> Scored | None:
     if prev is None:
         return None
     units = retriever.units(prev)
-    return Scored(units[-1], 0.0, {}) if units and units[-1].end <= u.start else None
+    return Scored(units[-1], 0.0) if units and units[-1].end <= u.start else None
 
 
 _POINTS_BACK = re.compile(r"^\W*(?:this|that|these|those|it|they|such|here|there|then|thus|hence|so)\b", re.I)

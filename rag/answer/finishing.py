@@ -29,14 +29,13 @@ from pathlib import Path
 from rag.answer.citations import MARKER, renumber
 from rag.settings import Settings
 from rag.text import sentence_spans
-from rag.objects import Answer, Citation
+from rag.objects import MAX_ANSWER_CHARS, Answer, Citation
 
 log = logging.getLogger(__name__)
 
 # An answer segment is the text between runs of markers: "text [1][2] text [3]".
 _MARKERS_RUN = re.compile(r"(\s*(?:\[\d{1,3}\])+)")
 _LEAD_IN = re.compile(r":[\s\"“]*$")
-MAX_ANSWER_CHARS = 400  # as in rag.answer.extractive: beyond it an answer is a passage to read
 MAX_EXTENSION_CHARS = 600  # the introduced statement is one sentence, not a whole page
 
 

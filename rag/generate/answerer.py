@@ -236,8 +236,10 @@ class OpenAIAnswerer:
         return query, None
 
     # -- answering -------------------------------------------------------------
-    def answer(self, question: str, passages: list[Passage], retriever, query_vector) -> Answer:
-        """The final :class:`Answer` (the last item of :meth:`stream`)."""
+    def answer(self, question: str, passages: list[Passage], retriever, query_vector,
+               max_chars: int | None = None) -> Answer:
+        """The final :class:`Answer` (the last item of :meth:`stream`; the model is asked for a
+        short answer and finishing caps it, so ``max_chars`` is not passed on)."""
         final = None
         for item in self.stream(question, passages, retriever, query_vector):
             if isinstance(item, Answer):
