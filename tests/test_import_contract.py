@@ -217,3 +217,13 @@ def test_every_stage_package_serves_every_name_it_lists():
         assert package.__all__, stage
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{stage}.{name}"
+
+
+def test_the_readme_tree_matches_the_folders():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = text.split("## How it works", 1)[1].split("```", 2)[1]
+    listed = {line.split()[0] for line in tree.splitlines() if line.startswith("  ") and line.strip()
+              and not line.startswith("   ")}
+    actual = {p.name + ("/" if p.is_dir() else "") for p in (ROOT / "rag").iterdir()
+              if p.name != "__pycache__" and (p.is_dir() or p.suffix == ".py")}
+    assert listed == actual
