@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
-import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field

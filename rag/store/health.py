@@ -39,7 +39,7 @@ from filelock import FileLock, Timeout
 
 from rag.safety import printable
 from rag.settings import Settings
-from rag.store.diskspace import RESERVE, free_bytes, full_disk_error, is_disk_full
+from rag.store.diskspace import RESERVE, free_bytes, is_disk_full
 from rag.store.errors import DamagedDatabase, ForeignIndexFolder, IndexStoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
