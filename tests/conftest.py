@@ -61,3 +61,16 @@ def seeds_settings(tmp_path_factory):
     s = Settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seeds-index"))
     build_index(s, progress=False)
     return s
+
+
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
+def pytest_collection_modifyitems(config, items):
+    """Every test is exactly one of unit (under tests/unit), slow (marked so) or integration (the rest)."""
+    for item in items:
+        if UNIT_DIR in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.unit)
+        elif item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.integration)

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Install everything the tests need (idempotent) into .venv, then run the test
-# suite and the seeds eval suite. This is the README's test command and what CI runs.
-#   bash tests/run.sh --quick [PYTEST ARGS]: for development, only the tests not marked
-#   slow (pytest -m "not slow"), after installing what they need: no browser, no local
-#   model, no eval suites.
+# Install everything the tests need (idempotent) into .venv, then run the tests, fastest first,
+# and the eval suites. This is the README's test command and what CI runs.
+#   bash tests/run.sh [PYTEST ARGS]: stages install -> unit -> integration -> slow -> evals, each
+#   timed, with a summary line of all stage times at the end. Every test runs in exactly one
+#   stage (tests/conftest.py gives each test one of the markers unit, integration, slow).
+#   bash tests/run.sh --quick [PYTEST ARGS]: for development, only the tests not marked slow
+#   (unit + integration: pytest -m "not slow"), after installing what they need: no browser,
+#   no local model, no eval suites.
+# PYTEST ARGS go to every pytest stage; a stage they leave empty (pytest exit code 5) passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=0
@@ -15,6 +19,40 @@ export ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Stage timing: stage_start NAME ... stage_end; the summary is printed on exit, also on failure.
+STAGES=()
+STAGE=""
+STAGE_T0=0
+RUN_T0=$(date +%s)
+stage_start() { STAGE=$1; STAGE_T0=$(date +%s); }
+stage_end() {
+  local took=$(( $(date +%s) - STAGE_T0 ))
+  STAGES+=("$STAGE ${took}s")
+  echo "-- stage $STAGE took ${took}s"
+  STAGE=""
+}
+summary() {
+  local rc=$?
+  [ -n "$STAGE" ] && STAGES+=("$STAGE $(( $(date +%s) - STAGE_T0 ))s (failed)")
+  local joined="" s
+  for s in "${STAGES[@]}"; do joined+="${joined:+, }$s"; done
+  printf '\n== stage times: %s; total %ss%s\n' "$joined" "$(( $(date +%s) - RUN_T0 ))" \
+    "$([ "$rc" -eq 0 ] || echo " (exit code $rc)")"
+}
+trap summary EXIT
+
+# pytest -m MARKERS [PYTEST ARGS]; exit code 5 (no test collected: the args leave this stage
+# empty) passes, any other failure stops the run.
+run_pytest() {
+  local rc=0
+  .venv/bin/python -m pytest "$@" || rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "(no test of this stage is selected)"
+  elif [ "$rc" -ne 0 ]; then
+    exit "$rc"
+  fi
+}
+
 ocr_tools() {
   step "Tesseract OCR and Poppler for the OCR tests (Debian packages)"
   if ! command -v tesseract >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 \
@@ -25,16 +63,18 @@ ocr_tools() {
   tesseract --version 2>&1 | sed -n 1p
 }
 
+stage_start install
 step "python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 if [ "$QUICK" = 1 ]; then
   ocr_tools
-  step "quick tests (not marked slow; bash tests/run.sh runs them all)"
-  start=$(date +%s)
-  .venv/bin/python -m pytest -m "not slow" "$@"
-  echo "quick tests took $(( $(date +%s) - start ))s"
+  stage_end
+  stage_start quick
+  step "quick tests: unit + integration (not marked slow; bash tests/run.sh runs them all)"
+  run_pytest -m "not slow" "$@"
+  stage_end
   exit 0
 fi
 
@@ -62,9 +102,25 @@ if [ -f tests/install_local_llm.sh ]; then
   step "local OpenAI-compatible model server (llama.cpp + SmolLM2)"
   bash tests/install_local_llm.sh
 fi
+stage_end
 
-step "tests"
-.venv/bin/python -m pytest "$@"
+stage_start unit
+step "unit tests (tests/unit: the answering core on hand-made passages)"
+# Without args, collect tests/unit only (collecting the whole suite takes longer than these tests).
+run_pytest -m unit "${@:-tests/unit}"
+stage_end
 
+stage_start integration
+step "integration tests (every other test not marked slow)"
+run_pytest -m integration "$@"
+stage_end
+
+stage_start slow
+step "slow tests (real model, servers, browser, end-to-end runs)"
+run_pytest -m "slow and not unit" "$@"
+stage_end
+
+stage_start evals
 step "eval suites (every evals/*.yaml)"
 .venv/bin/rag eval
+stage_end
