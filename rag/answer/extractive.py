@@ -175,9 +175,7 @@ class ExtractiveAnswerer:
         # "What was on the menu?": the thing asked for must be something the corpus speaks of.
         kinds = set(asked_type(question))  # "which company": the answer's type, not a word it must use
         missing += [w for w in asked_attribute(question) if not known(stem(w)) and w not in missing and w not in kinds]
-        idents = getattr(retriever, "identifiers", None)
-        if idents is not None:
-            missing += [i for i in question_identifiers(question) if i.lower() not in idents]
+        missing += [i for i in question_identifiers(question) if i.lower() not in retriever.identifiers]
         if missing:
             return f"the corpus never mentions {_names(missing)}"
         q_terms = terms(question)
@@ -376,15 +374,15 @@ class _QuestionTerms:
         # document that never mentions one of them (unless the question asks about each one).
         phrases = _name_phrases(question)
         self.names = [] if len(phrases) < 2 or asks_separately(question) else phrases
-        self.file_terms = getattr(retriever, "file_terms", None)
-        self.file_idents = getattr(retriever, "file_identifiers", None)
+        self.file_terms = retriever.file_terms
+        self.file_idents = retriever.file_identifiers
         self.speaker_name = asked_speaker(question)
         self.speaker = tokens(self.speaker_name)[-1:] if self.speaker_name else []
         self.years = re.findall(r"\b(?:1[5-9]|20)\d\d\b", question)
         self.defined = tokens(defined_term(question) or "")
         self.counted = stem(self.attribute_words[-1]) if self.kind == "number" and self.attribute_words and \
             re.search(r"\bhow many\b", question, re.IGNORECASE) else None
-        self.file_years = getattr(retriever, "years", {})
+        self.file_years = retriever.years
 
     def holds_kind(self, unit: Unit, question: str) -> tuple[bool, bool]:
         """(does the unit hold the kind of fact asked for, is that only in its heading).
@@ -412,10 +410,10 @@ class _QuestionTerms:
         """Identifiers and rare names of the question that the unit's passage never
         mentions, and years that its file never mentions."""
         # Identifiers: their document must use them (the answering sentence need not repeat them).
-        in_doc = self.file_idents(unit.passage.source) if self.file_idents else None
+        in_doc = self.file_idents(unit.passage.source)
         text = unit.passage.text.lower() + " " + " ".join(unit.headings).lower()
-        missing = [i for i in self.idents if i.lower() not in text and (in_doc is None or i.lower() not in in_doc)]
-        if self.names and self.file_terms is not None:
+        missing = [i for i in self.idents if i.lower() not in text and i.lower() not in in_doc]
+        if self.names:
             in_file = self.file_terms(unit.passage.source)
             missing += [n[-1] for n in self.names if not _mentions(n[-1], in_file)]
         # "What did X say...": someone else's words do not answer it.

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answering import Scored
+from rag.answer.extractive import Scored, Signals
 from rag.embeddings import HashEmbeddings
 from rag.text import corpus_identifiers, tokens
-from rag.types import Block, Chunk, Passage
-from rag.units import Unit, chunk_units
+from rag.objects import Block, Chunk, Passage
+from rag.retrieval.units import Unit, chunk_units
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 HASH = HashEmbeddings()
@@ -124,6 +124,6 @@ class FakeRetriever:
 def scored(unit: Unit, dense: float = 0.5, cover_own: float = 0.5, score: float | None = None,
            **signals) -> Scored:
     """A unit with hand-set signals (what ``window`` reads: dense, cover_own, kind_in_heading)."""
-    sig = {"dense": dense, "cover": cover_own, "cover_own": cover_own, "kind": 0.0, "kind_asked": "other",
-           "attr_words": [], "attr_missing": [], **signals}
+    sig = Signals(**{"dense": dense, "cover": cover_own, "cover_own": cover_own, "kind": 0.0, "kind_asked": "other",
+                     "attr_words": [], "attr_missing": [], **signals})
     return Scored(unit, score if score is not None else 0.725 * dense + cover_own, sig)

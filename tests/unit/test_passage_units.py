@@ -1,4 +1,4 @@
-"""rag.units.passage_units: the answer units of a passage, from its blocks.
+"""rag.retrieval.units.passage_units: the answer units of a passage, from its blocks.
 
 Every unit is quoted verbatim as a citation, so besides the expected cuts each case checks
 that a unit's text is the document's text at the unit's offsets.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from handmade import FakeRetriever, as_passage, document
-from rag.types import Passage
-from rag.units import MAX_CODE_CHARS, MAX_UNIT_CHARS, passage_units
+from rag.objects import Passage
+from rag.retrieval.units import MAX_CODE_CHARS, MAX_UNIT_CHARS, passage_units
 
 LONG_ITEM = "- " + " ".join(f"Sentence number {n} of a long item." for n in range(1, 12))
 

@@ -1,4 +1,4 @@
-"""rag.questions.question_kind: the kind of fact a question asks for.
+"""rag.answer.questions.question_kind: the kind of fact a question asks for.
 
 The kind decides what a unit must hold to answer (a number for "how many", a date or
 version for "when"): the rules are tried in order, so the cases below also pin which rule
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import question_kind
+from rag.answer.questions import question_kind
 
 
 @pytest.mark.parametrize("question, kind", [

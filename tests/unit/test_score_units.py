@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from handmade import HASH, FakeRetriever, document
-from rag.answering import EXACT_KINDS, WEIGHTS, ExtractiveAnswerer
+from rag.answer.extractive import EXACT_KINDS, WEIGHTS, ExtractiveAnswerer
 from rag.settings import Settings
 
 ANSWERER = ExtractiveAnswerer(Settings(), HASH)
@@ -102,8 +102,8 @@ def test_ranking(question, docs, kw, ranked):
     # Whatever the ranking, a score is 0.725 dense + cover + 0.307 kind (+ 0.33 kind for numbers, dates...).
     for s in out:
         sig = s.signals
-        expected = (WEIGHTS["dense"] * sig["dense"] + WEIGHTS["cover"] * sig["cover"] + WEIGHTS["kind"] * sig["kind"]
-                    + WEIGHTS["kind_exact"] * sig["kind"] * (sig["kind_asked"] in EXACT_KINDS))
+        expected = (WEIGHTS["dense"] * sig.dense + WEIGHTS["cover"] * sig.cover + WEIGHTS["kind"] * sig.kind
+                    + WEIGHTS["kind_exact"] * sig.kind * (sig.kind_asked in EXACT_KINDS))
         assert s.score == pytest.approx(expected, abs=1e-3)
 
 
@@ -131,7 +131,7 @@ def test_signals(question, text, unit, signals):
         parts.insert(0, ("heading", "3.45.0 (2024-01-15)"))  # a changelog entry dated in its heading
     out, _ = score(question, document("a.md", parts))
     got = sorted(out, key=lambda s: s.unit.start)[unit].signals  # the unit-th unit in document order
-    assert {k: got.get(k) for k in signals} == signals
+    assert {k: getattr(got, k) for k in signals} == signals
 
 
 def test_overlapping_passages_give_each_unit_once():
@@ -171,7 +171,7 @@ def test_no_passages_no_units():
                                        "identical)")
 def test_an_asked_for_word_written_in_the_unit_is_not_missing(question, text):
     out, _ = score(question, para("a.md", text))
-    assert out[0].signals["attr_missing"] == []
+    assert out[0].signals.attr_missing == []
 
 
 @pytest.mark.xfail(strict=True, reason="likely defect: unsupported_reason leaves the answer's type out of the "
@@ -183,7 +183,7 @@ def test_an_asked_for_word_written_in_the_unit_is_not_missing(question, text):
 def test_the_answer_type_need_not_be_written_in_the_evidence():
     out, _ = score("Which company was Tillerson chief executive of?",
                    para("a.md", "Tillerson was chief executive of Exxon Mobil."))
-    assert out[0].signals["attr_missing"] == []
+    assert out[0].signals.attr_missing == []
 
 
 @pytest.mark.parametrize("case", ["identifier", "version"])

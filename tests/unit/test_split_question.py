@@ -1,4 +1,4 @@
-"""rag.questions.split_question: the independent parts of a compound question.
+"""rag.answer.questions.split_question: the independent parts of a compound question.
 
 Each part is retrieved and answered on its own (rag.pipeline.Engine.ask_stream), so a
 wrong split asks the corpus another question, and a missed one asks two at once.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import MAX_PARTS, split_question
+from rag.answer.questions import MAX_PARTS, split_question
 
 
 @pytest.mark.parametrize("question, parts", [

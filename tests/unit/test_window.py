@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from handmade import HASH, FakeRetriever, document, scored
-from rag.answering import MAX_ANSWER_CHARS, RELEVANT_NEIGHBOUR, ExtractiveAnswerer, compose
+from rag.answer.extractive import MAX_ANSWER_CHARS, RELEVANT_NEIGHBOUR, ExtractiveAnswerer, compose
 from rag.settings import Settings
 
 ANSWERER = ExtractiveAnswerer(Settings(), HASH)
