@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["rag.questions", "rag.text", "rag.citations", "rag.settings", "rag.loading", "rag.chunking",
            "rag.embeddings", "rag.pipeline", "rag.prompting", "rag.verification",
-           "rag.langchain_adapter", "rag.api.schema", "rag.api.pool", "rag.api.app", "rag.api.serve",
+           "rag.langchain_adapter", "rag.api.schema", "rag.api.pool", "rag.api.app", "rag.api.serve", "rag.api.access",
            "rag.safety", "rag.deadline", "rag.health", "rag.filestate", "rag.httpguard", "rag.loaders.budget",
            "rag.diskspace", "ui.security", "rag.loaders", "rag.loaders.base", "rag.loaders.sheets"]
 
