@@ -19,7 +19,7 @@ import sys
 from ..httpguard import RunningServer, server_config
 from ..indexing import build_index
 from ..pipeline import engine
-from ..settings import Settings, SettingsError
+from ..settings import Settings
 from .access import check_bind
 from .app import create_app, index_status, model_ids
 
