@@ -201,14 +201,12 @@ class EmbeddingServer:
 
 def serve_embeddings(settings: Settings, host: str = "127.0.0.1", port: int = 8081, *,
                      models: tuple[str, ...] = (DEFAULT_MODEL,), api_key: str | None = None) -> int:
-    """Serve ``settings``' local embedder until Ctrl-C (what ``python -m
-    rag.embedding_server`` runs); returns the exit code."""
+    """Serve ``settings``' embedder until Ctrl-C (``python -m rag.embedding_server``
+    serves the bundled MiniLM); returns the exit code."""
     from .providers import make_embeddings
 
     try:
         check_embedding_access(host, api_key)  # before the model loads
-        if settings.embedding == "openai":
-            raise ValueError("the embedding server serves a local model; RAG_EMBEDDING=openai would call itself")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
