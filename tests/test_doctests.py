@@ -6,8 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["rag.answer.questions", "rag.text", "rag.answer.citations", "rag.settings", "rag.ingest.loading", "rag.ingest.chunking",
-           "rag.embeddings.local", "rag.pipeline", "rag.generate.prompt", "rag.generate.verification",
-           "rag.serve.langchain_adapter", "rag.serve.schema", "rag.serve.pool", "rag.serve.app", "rag.serve.server",
+           "rag.embeddings", "rag.pipeline", "rag.generate.prompt", "rag.generate.verification",
+           "rag.serve.langchain_adapter", "rag.serve.schema", "rag.serve.pool", "rag.serve.app", "rag.serve.server", "rag.serve.access",
            "rag.safety", "rag.generate.deadline", "rag.store.health", "rag.ingest.filestate", "rag.serve.httpguard", "rag.ingest.loaders.budget",
            "rag.store.diskspace", "ui.security", "rag.ingest.loaders", "rag.ingest.loaders.base", "rag.ingest.loaders.sheets"]
 

@@ -20,7 +20,8 @@ import ui  # noqa: F401  (sets the offline environment before gradio is imported
 from rag import Answer, Citation, Passage, Settings, build_index
 from rag.store.chroma import indexed_files
 from rag.ingest.loading import document_text
-from ui.app import AccessError, check_access, is_loopback, main, parse_args, parse_auth
+from rag.serve.access import is_loopback
+from ui.app import AccessError, check_access, main, parse_args, parse_auth
 from ui.bubbles import answer_html, copy_text
 from ui.chat import Conversation, Turn, feedback_record, store_feedback
 from ui.corpus import Corpus, UploadError, safe_name

@@ -18,7 +18,7 @@ import os
 import sys
 
 from rag import Settings, build_index
-from rag.serve import is_loopback
+from rag.serve import check_bind
 from rag.store import index_exists
 from rag.settings import SettingsError
 
@@ -53,11 +53,10 @@ def parse_auth(raw: str | None) -> tuple[str, str] | None:
 
 def check_access(host: str, auth: tuple[str, str] | None) -> None:
     """Refuse to serve beyond loopback without credentials."""
-    if not is_loopback(host) and auth is None:
-        raise AccessError(
-            f"refusing to serve on {host} without a password: anyone who can reach this machine "
-            "could read the corpus and change it. Set RAG_UI_AUTH=user:password, or bind to "
-            f"{DEFAULT_HOST} (the default).")
+    check_bind(host, protected=auth is not None, error=AccessError, refusal=(
+        f"refusing to serve on {host} without a password: anyone who can reach this machine "
+        "could read the corpus and change it. Set RAG_UI_AUTH=user:password, or bind to "
+        f"{DEFAULT_HOST} (the default)."))
 
 
 def build_app(settings: Settings):

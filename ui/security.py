@@ -234,9 +234,11 @@ def guarded(root, *, host: str, auth: bool, settings):
     the sign-in page's own (before any body is read); body types and limits;
     failed sign-ins throttled."""
     from gradio.utils import get_upload_folder
-    from rag.serve import Guard, loopback_hosts
+    from rag.serve import allowed_hosts
+    from rag.serve import Guard
 
-    app = Guard(LoginThrottle(UploadPaths(root, get_upload_folder())), allowed_hosts=None if auth else loopback_hosts(host, settings.host_names),
+    app = Guard(LoginThrottle(UploadPaths(root, get_upload_folder())),
+                allowed_hosts=allowed_hosts(host, protected=auth, extra=settings.host_names),
                 body_limit=lambda path: body_limit(path, settings.max_question_chars), body_types=body_types,
                 authorized=signed_in(root) if auth else None, error=ui_error)
     return SecurityHeaders(app)

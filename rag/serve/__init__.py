@@ -22,9 +22,12 @@ _EXPORTS = {
     "Guard": "httpguard",
     "Limits": "httpguard",
     "RunningServer": "httpguard",
-    "is_loopback": "httpguard",
-    "loopback_hosts": "httpguard",
     "server_config": "httpguard",
+    "is_loopback": "access",
+    "allowed_hosts": "access",
+    "check_bind": "access",
+    "check_key": "access",
+    "serve_embeddings": "embeddings",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = exports(__name__, _EXPORTS)

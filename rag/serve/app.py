@@ -10,7 +10,6 @@ response shapes are in :mod:`rag.serve.schema`; serving it is :mod:`rag.serve.se
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import threading
@@ -25,13 +24,14 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from rag.serve.httpguard import Guard, loopback_hosts
+from rag.serve.httpguard import Guard
 from rag.ingest import build_index
 from rag.store import open_collection
-from rag import ask, ask_stream, engine, validate_question
+from rag import ask, ask_stream, engine
 from rag.store import make_chroma_client
 from rag.settings import Settings
 from rag.objects import Answer
+from rag.serve.access import allowed_hosts, key_required
 from rag.serve.pool import Busy, WorkerPool
 from rag.serve.schema import (ApiError, answer_fields, chunk, completion, new_id, parse_chat_request,
                      sources_text, usage)
@@ -106,16 +106,8 @@ def _log_error(exc: BaseException) -> str:
 
 
 async def read_json(request) -> object:
-    """The body as JSON, at most :data:`MAX_BODY_BYTES` (413 beyond, read or not)."""
-    declared = request.headers.get("content-length")
-    too_big = ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise too_big
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > MAX_BODY_BYTES:
-            raise too_big
+    """The body as JSON (its size was limited by the app's :class:`rag.serve.httpguard.Guard`)."""
+    body = await request.body()
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: [[[[...]]]] nested past Python's limit
@@ -145,27 +137,20 @@ def reindex(settings: Settings) -> dict:
             "seconds": round(report.seconds, 3)}
 
 
-def create_app(settings: Settings):
-    """The FastAPI app over ``settings`` (served by :func:`start_in_thread` or ``rag serve``)."""
-    pool = WorkerPool(settings.serve_workers, settings.serve_queue)
-    models = model_ids(settings)
-    started = int(time.time())
-    indexing = threading.Event()
+def guarded_app(*, host: str, api_key: str | None, extra_hosts: tuple[str, ...] = (), body_limit: int,
+                endpoints: str, lifespan=None) -> FastAPI:
+    """A FastAPI app as our OpenAI-compatible servers serve it (``rag serve``, the
+    embedding server): every error in OpenAI's shape (``endpoints`` named in the
+    404), behind :class:`rag.serve.httpguard.Guard`, which runs before any route: Host
+    names when there is no key (:func:`rag.serve.access.allowed_hosts`), cross-origin
+    browser requests, JSON-only bodies (415), ``body_limit`` bytes (413).
 
-    @asynccontextmanager
-    async def lifespan(_app):
-        yield
-        pool.close()
-
-    # No /docs: Swagger UI loads its scripts from a CDN, and this server makes no outbound calls.
-    # The guard (rag.serve.httpguard) runs before any route: Host names when there is no key (DNS
-    # rebinding), cross-origin browser requests, JSON-only bodies (415), the body limit (413).
-    guard = Middleware(Guard, allowed_hosts=None if settings.api_key else
-                       loopback_hosts(settings.serve_host, settings.host_names),
-                       body_limit=lambda path: MAX_BODY_BYTES)
+    No /docs: Swagger UI loads its scripts from a CDN, and these servers make no outbound calls.
+    """
+    guard = Middleware(Guard, allowed_hosts=allowed_hosts(host, protected=bool(api_key), extra=extra_hosts),
+                       body_limit=lambda path: body_limit, error=ApiError.wire)
     app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
                   middleware=[guard])
-    app.state.pool = pool
 
     def error_response(err: ApiError) -> JSONResponse:
         return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
@@ -180,8 +165,7 @@ def create_app(settings: Settings):
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request, exc: HTTPException):
-        messages = {404: "no such endpoint; see GET /v1/models, POST /v1/chat/completions",
-                    405: "method not allowed on this endpoint"}
+        messages = {404: f"no such endpoint; see {endpoints}", 405: "method not allowed on this endpoint"}
         return error_response(ApiError(exc.status_code, messages.get(exc.status_code, str(exc.detail)),
                                        code="not_found" if exc.status_code == 404 else None,
                                        headers=dict(exc.headers or {})))
@@ -194,18 +178,26 @@ def create_app(settings: Settings):
     async def _unexpected(_request, exc: Exception):
         return error_response(error_for(exc))
 
-    def require_key(request: Request) -> None:
-        if not settings.api_key:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "missing API key: send the header 'Authorization: Bearer <key>'",
-                           code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
-            raise ApiError(401, "incorrect API key provided", code="invalid_api_key",
-                           headers={"WWW-Authenticate": "Bearer"})
+    return app
 
-    authorized = [Depends(require_key)]
+
+def create_app(settings: Settings):
+    """The FastAPI app over ``settings`` (served by :func:`start_in_thread` or ``rag serve``)."""
+    pool = WorkerPool(settings.serve_workers, settings.serve_queue)
+    models = model_ids(settings)
+    started = int(time.time())
+    indexing = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        pool.close()
+
+    app = guarded_app(host=settings.serve_host, api_key=settings.api_key, extra_hosts=settings.host_names,
+                      body_limit=MAX_BODY_BYTES, endpoints="GET /v1/models, POST /v1/chat/completions",
+                      lifespan=lifespan)
+    app.state.pool = pool
+    authorized = [Depends(key_required(settings.api_key))]
 
     @app.get("/healthz")
     async def healthz():
@@ -245,20 +237,17 @@ def create_app(settings: Settings):
 
     @app.post("/v1/chat/completions", dependencies=authorized)
     async def chat(request: Request):
-        req = parse_chat_request(await read_json(request), models=models)
-        try:
-            question = validate_question(req.question, settings.max_question_chars)
-        except ValueError as exc:
-            raise ApiError(400, str(exc), param="messages", code="invalid_question") from None
+        req = parse_chat_request(await read_json(request), models=models,
+                                 max_question_chars=settings.max_question_chars)
         ask_settings = settings_for(req.model, settings)
         if not req.stream:
             try:
-                answer = await pool.run(lambda: ask(question, history=req.history, settings=ask_settings))
+                answer = await pool.run(lambda: ask(req.question, history=req.history, settings=ask_settings))
             except Exception as exc:  # noqa: BLE001
                 raise error_for(exc) from None
             return completion(answer, req)
 
-        stream = pool.stream(lambda: ask_stream(question, history=req.history, settings=ask_settings))
+        stream = pool.stream(lambda: ask_stream(req.question, history=req.history, settings=ask_settings))
         try:
             first = await stream.next()  # errors before any output still get a proper status code
         except Exception as exc:  # noqa: BLE001

@@ -11,9 +11,11 @@ embedding. A GPU server (text-embeddings-inference, vLLM) speaks the same API.
 
 Bound to anything but loopback it requires an API key (``--api-key`` or
 ``RAG_EMBEDDING_API_KEY``), sent by clients as ``Authorization: Bearer KEY``;
-without one it answers only to loopback host names. It runs under the same
-connection and request rules as ``rag serve`` (:mod:`rag.serve.httpguard`), and the
-key is checked before a request's body is read.
+without one it answers only to loopback host names. The routes
+(:func:`embeddings_router`) are served like ``rag serve``'s: the same app
+(:func:`rag.serve.app.guarded_app`: OpenAI-shaped errors, the connection and
+request rules of :mod:`rag.serve.httpguard`) and the same access rules
+(:mod:`rag.serve.access`; the key is checked before a request's body is read).
 
 >>> with EmbeddingServer(HashEmbeddings(), port=0) as server:  # doctest: +SKIP
 ...     server.url
@@ -24,23 +26,133 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hmac
-import json
 import logging
 import os
 import sys
 import time
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, StrictStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from rag.serve.httpguard import Guard, RunningServer, is_loopback, loopback_hosts, server_config
+from rag.serve.access import check_bind, key_required
+from rag.serve.app import guarded_app, read_json
+from rag.serve.schema import ApiError
+from rag.serve.httpguard import RunningServer, server_config
+from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_INPUTS = 2048  # OpenAI's own limit per request
 MAX_BODY = 64 * 2**20
-_OPEN_PATHS = ("/health", "/v1/health")
+
+
+class EmbeddingRequest(BaseModel):
+    """An OpenAI embeddings body as we accept it (other fields are ignored)."""
+
+    model: Any = Field(None, validate_default=True)  # one of the names served, else 404
+    input: StrictStr | Annotated[list[StrictStr], Field(min_length=1)]
+    encoding_format: Literal["float", "base64"] = "float"
+
+    @field_validator("model")
+    @classmethod
+    def _served(cls, model, info: ValidationInfo):
+        if model not in info.context["models"]:
+            raise PydanticCustomError("model_not_found", "unknown model")
+        return model
+
+    @field_validator("input")
+    @classmethod
+    def _at_most(cls, texts):
+        if isinstance(texts, list) and len(texts) > MAX_INPUTS:  # counted once every input is a string
+            raise PydanticCustomError("too_many_inputs", "too many inputs")
+        return texts
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else self.input
+
+
+def parse_embedding_request(body: object, models: tuple[str, ...]) -> EmbeddingRequest:
+    """``body`` validated, or the first problem as an :class:`ApiError`."""
+    try:
+        return EmbeddingRequest.model_validate(body, context={"models": models})
+    except ValidationError as exc:
+        errors = exc.errors()
+        field = errors[0]["loc"][0] if errors[0]["loc"] else None
+        if field == "model":
+            raise ApiError(404, f"model {str(errors[0]['input'])[:100]!r} not found; this server has "
+                                f"{', '.join(models)}", code="model_not_found") from None
+        if field is None:
+            message = "the request body must be a JSON object"
+        elif errors[0]["type"] == "too_many_inputs":
+            message = f"at most {MAX_INPUTS} inputs per request"
+        elif field == "input":
+            message = "input must be a string or a non-empty list of strings (token ids are not supported)"
+        else:
+            message = "encoding_format must be 'float' or 'base64'"
+        raise ApiError(400, message, code="invalid_request_error") from None
+
+
+def embed(embeddings, req: EmbeddingRequest) -> dict:
+    """The ``/v1/embeddings`` reply to ``req``."""
+    vectors = np.asarray(embeddings.embed_documents(req.texts), dtype=np.float32)
+    tokens = sum(embeddings.token_lengths(req.texts)) if hasattr(embeddings, "token_lengths") else 0
+    base64_format = req.encoding_format == "base64"
+    data = [{"object": "embedding", "index": i,
+             "embedding": base64.b64encode(v.tobytes()).decode() if base64_format else v.tolist()}
+            for i, v in enumerate(vectors)]
+    return {"object": "list", "data": data, "model": req.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def embeddings_router(embeddings, models: tuple[str, ...], api_key: str | None = None) -> APIRouter:
+    """The routes: health (open), models and embeddings (behind ``api_key`` when set)."""
+    router = APIRouter()
+    authorized = [Depends(key_required(api_key))]
+
+    @router.get("/health")
+    @router.get("/v1/health")
+    async def health():
+        return {"status": "ok"}
+
+    @router.get("/v1/models", dependencies=authorized)
+    @router.get("/v1/models/", dependencies=authorized)
+    async def list_models():
+        return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "rag-citations"}
+                                           for m in models]}
+
+    @router.post("/v1/embeddings", dependencies=authorized)
+    @router.post("/v1/embeddings/", dependencies=authorized)
+    @router.post("/embeddings", dependencies=authorized)
+    async def create_embeddings(request: Request):
+        req = parse_embedding_request(await read_json(request), models)
+        t = time.perf_counter()
+        reply = await run_in_threadpool(embed, embeddings, req)  # errors: a 500 from the app, we keep serving
+        log.info("embedded %s inputs in %.3f s", len(req.texts), time.perf_counter() - t)
+        return reply
+
+    return router
+
+
+def create_embedding_app(embeddings, *, host: str = "127.0.0.1", models: tuple[str, ...] = (DEFAULT_MODEL,),
+                         api_key: str | None = None):
+    """The FastAPI app of the embedding server (built like ``rag serve``'s)."""
+    app = guarded_app(host=host, api_key=api_key, body_limit=MAX_BODY,
+                      endpoints="GET /v1/models, POST /v1/embeddings")
+    app.include_router(embeddings_router(embeddings, tuple(models), api_key))
+    return app
+
+
+def check_embedding_access(host: str, api_key: str | None) -> None:
+    """Refuse to serve beyond loopback without an API key."""
+    check_bind(host, protected=bool(api_key), refusal=(
+        f"refusing to serve on {host} without an API key: anyone who can reach this machine could use it. "
+        "Set --api-key or RAG_EMBEDDING_API_KEY, or bind to 127.0.0.1 (the default)."))
 
 
 class EmbeddingServer:
@@ -51,10 +163,8 @@ class EmbeddingServer:
 
     def __init__(self, embeddings, host: str = "127.0.0.1", port: int = 8081,
                  models: tuple[str, ...] = (DEFAULT_MODEL,), api_key: str | None = None) -> None:
-        if not is_loopback(host) and not api_key:
-            raise ValueError(f"binding to {host} needs an API key (--api-key or RAG_EMBEDDING_API_KEY)")
+        check_embedding_access(host, api_key)
         self.embeddings, self.models, self.api_key = embeddings, tuple(models), api_key
-        self.requests = 0
         self.host, self.port = host, port
         self._server: RunningServer | None = None
 
@@ -65,53 +175,7 @@ class EmbeddingServer:
         return f"http://{shown}:{port}/v1"
 
     def app(self):
-        """The ASGI app: routes behind :class:`rag.serve.httpguard.Guard` (the key checked first)."""
-        from starlette.applications import Starlette
-        from starlette.concurrency import run_in_threadpool
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def health(request):
-            return JSONResponse({"status": "ok"})
-
-        async def models(request):
-            return JSONResponse({"object": "list", "data": [
-                {"id": m, "object": "model", "owned_by": "rag-citations"} for m in self.models]})
-
-        async def embeddings(request):
-            try:
-                body = json.loads(await request.body() or b"{}")
-            except ValueError:
-                return JSONResponse(_error("body is not JSON"), status_code=400)
-            if not isinstance(body, dict):
-                return JSONResponse(_error("body must be a JSON object"), status_code=400)
-            self.requests += 1
-            t = time.perf_counter()
-            try:
-                status, reply = await run_in_threadpool(self.embed, body)
-            except Exception as exc:  # a bug or a broken model: the client sees a 500, we keep serving
-                log.exception("embedding failed")
-                status, reply = 500, _error(f"{type(exc).__name__}: {exc}", "server_error")
-            log.info("embedded %s inputs in %.3f s -> %d", len(body.get("input") or []),
-                     time.perf_counter() - t, status)
-            return JSONResponse(reply, status_code=status)
-
-        async def not_found(request, exc):
-            return JSONResponse(_error(f"no route {request.url.path[:200]}"), status_code=404)
-
-        routes = [Route(p, health) for p in _OPEN_PATHS] + [
-            Route(p, models) for p in ("/v1/models", "/v1/models/")] + [
-            Route(p, embeddings, methods=["POST"]) for p in ("/v1/embeddings", "/v1/embeddings/", "/embeddings")]
-        app = Starlette(routes=routes, exception_handlers={404: not_found})
-        return Guard(app, allowed_hosts=None if self.api_key else loopback_hosts(self.host),
-                     body_limit=lambda path: MAX_BODY, authorized=self._authorized,
-                     unauthorized=("invalid API key", "invalid_api_key"))
-
-    def _authorized(self, scope) -> bool:
-        if not self.api_key or scope.get("path", "").rstrip("/") in _OPEN_PATHS:
-            return True
-        got = next((v for k, v in scope.get("headers", []) if k == b"authorization"), b"")
-        return hmac.compare_digest(got, f"Bearer {self.api_key}".encode())
+        return create_embedding_app(self.embeddings, host=self.host, models=self.models, api_key=self.api_key)
 
     def start(self) -> "EmbeddingServer":
         self._server = RunningServer(self.app(), self.host, self.port).start()
@@ -127,31 +191,35 @@ class EmbeddingServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def embed(self, body: dict) -> tuple[int, dict]:
+    def embed(self, body: object) -> tuple[int, dict]:
         """(HTTP status, JSON reply) for one ``/v1/embeddings`` request body."""
-        model, texts, fmt = body.get("model"), body.get("input"), body.get("encoding_format", "float")
-        if model not in self.models:
-            return 404, _error(f"model {str(model)[:100]!r} not found; this server has {', '.join(self.models)}",
-                               "model_not_found")
-        if isinstance(texts, str):
-            texts = [texts]
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            return 400, _error("input must be a string or a non-empty list of strings (token ids are not supported)")
-        if len(texts) > MAX_INPUTS:
-            return 400, _error(f"at most {MAX_INPUTS} inputs per request")
-        if fmt not in ("float", "base64"):
-            return 400, _error("encoding_format must be 'float' or 'base64'")
-        vectors = np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
-        tokens = sum(self.embeddings.token_lengths(texts)) if hasattr(self.embeddings, "token_lengths") else 0
-        data = [{"object": "embedding", "index": i,
-                 "embedding": base64.b64encode(v.tobytes()).decode() if fmt == "base64" else v.tolist()}
-                for i, v in enumerate(vectors)]
-        return 200, {"object": "list", "data": data, "model": model,
-                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        try:
+            return 200, embed(self.embeddings, parse_embedding_request(body, self.models))
+        except ApiError as exc:
+            return exc.status, exc.body()
 
 
-def _error(message: str, code: str = "invalid_request_error") -> dict:
-    return {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+def serve_embeddings(settings: Settings, host: str = "127.0.0.1", port: int = 8081, *,
+                     models: tuple[str, ...] = (DEFAULT_MODEL,), api_key: str | None = None) -> int:
+    """Serve ``settings``' embedder until Ctrl-C (``python -m rag.serve.embeddings``
+    serves the bundled MiniLM); returns the exit code."""
+    from rag.embeddings import make_embeddings
+
+    try:
+        check_embedding_access(host, api_key)  # before the model loads
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    app = create_embedding_app(make_embeddings(settings), host=host, models=tuple(models), api_key=api_key)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {', '.join(models)} on http://{shown}:{port}/v1 (Ctrl-C stops)", flush=True)
+    try:
+        uvicorn.Server(server_config(app, host, port)).run()
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,23 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="required from clients (default RAG_EMBEDDING_API_KEY); needed off loopback")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    from rag.embeddings import make_embeddings
-    from rag.settings import Settings
-
-    emb = make_embeddings(Settings(embedding="minilm-onnx", embedding_threads=args.threads))
-    try:
-        server = EmbeddingServer(emb, args.host, args.port, tuple(args.models or (DEFAULT_MODEL,)), args.api_key)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    import uvicorn
-
-    print(f"serving {', '.join(server.models)} on {server.url} (Ctrl-C stops)", flush=True)
-    try:
-        uvicorn.Server(server_config(server.app(), args.host, args.port)).run()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve_embeddings(Settings(embedding="minilm-onnx", embedding_threads=args.threads), args.host,
+                            args.port, models=tuple(args.models or (DEFAULT_MODEL,)), api_key=args.api_key)
 
 
 if __name__ == "__main__":  # pragma: no cover

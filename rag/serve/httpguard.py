@@ -14,8 +14,9 @@ Connections (:func:`server_config`: uvicorn on h11 with :func:`guarded_protocol`
 Requests (:class:`Guard`, an ASGI middleware):
 
 * Host: when no key or password protects the server, only loopback names and
-  ``RAG_ALLOWED_HOSTS`` are answered (Starlette's ``TrustedHostMiddleware``,
-  400 otherwise), so a web page cannot read the server through DNS rebinding;
+  ``RAG_ALLOWED_HOSTS`` are answered (:func:`rag.serve.access.allowed_hosts`, with
+  Starlette's ``TrustedHostMiddleware``: 400 otherwise), so a web page cannot
+  read the server through DNS rebinding;
 * Origin: a browser request sent from another origin is refused (403), so a
   web page cannot make the server act (cross-site request forgery);
 * Content-Type: a request with a body must declare a type its route takes
@@ -26,17 +27,12 @@ Requests (:class:`Guard`, an ASGI middleware):
   Transfer-Encoding, two Content-Lengths) is a 400 and the connection is closed,
   so a smuggled request behind it is never read.
 
->>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-(True, True, False)
->>> loopback_hosts("127.0.0.1", ("rag.example.org",))[:3]
-('localhost', '*.localhost', '127.0.0.1')
+Who may connect at all (loopback, host names, keys) is :mod:`rag.serve.access`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -50,31 +46,6 @@ MAX_HEAD_BYTES = 16 * 1024  # request line and headers (h11's default): a longer
 
 Scope = dict
 Checker = Callable[[Scope], bool]
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach.
-
-    >>> is_loopback("::1"), is_loopback("example.org")
-    (True, False)
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name may resolve to a public interface
-
-
-def loopback_hosts(bind_host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Host names a server without key or password answers to: loopback names,
-    the address it is bound to, and the names configured in ``RAG_ALLOWED_HOSTS``."""
-    names = ["localhost", "*.localhost", "127.0.0.1", "[::1]"]
-    bound = f"[{bind_host.strip('[]')}]" if ":" in bind_host else bind_host
-    for name in (bound.lower(), *(e.strip().lower() for e in extra)):
-        if name and name not in names:
-            names.append(name)
-    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -255,12 +226,6 @@ class RunningServer:
 
 # -- requests -----------------------------------------------------------------------------
 
-def json_error(status: int, message: str, code: str | None = None) -> tuple[bytes, bytes]:
-    """OpenAI's error shape (body, content type), the default of :class:`Guard`."""
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    return json.dumps(body).encode(), b"application/json"
-
-
 class Guard:
     """ASGI middleware applying the request rules of the module docstring.
 
@@ -269,14 +234,15 @@ class Guard:
     ``body_types(path)``: media types a request body may declare.
     ``authorized(scope)``: False refuses the request (401, ``unauthorized`` =
     (message, code)) before its body is read. ``error(status, message, code)``:
-    the (body, content type) of a refusal.
+    the (body, content type) of a refusal (the APIs: OpenAI's shape,
+    :meth:`rag.serve.schema.ApiError.wire`).
     """
 
     def __init__(self, app, *, allowed_hosts: tuple[str, ...] | None, body_limit: Callable[[str], int],
+                 error: Callable[[int, str, str | None], tuple[bytes, bytes]],
                  body_types: Callable[[str], tuple[str, ...]] = lambda path: ("application/json",),
                  authorized: Checker | None = None,
-                 unauthorized: tuple[str, str] = ("sign in first", "not_authenticated"),
-                 error: Callable[[int, str, str | None], tuple[bytes, bytes]] = json_error) -> None:
+                 unauthorized: tuple[str, str] = ("sign in first", "not_authenticated")) -> None:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         self.body_limit, self.body_types, self.authorized, self.error = body_limit, body_types, authorized, error

@@ -1,4 +1,5 @@
-"""OpenAI chat-completions shapes: parse a request, format answers and errors.
+"""OpenAI chat-completions shapes: the request body (pydantic models), answers
+and errors.
 
 Pure functions over plain data; the HTTP layer is in :mod:`rag.serve.app`.
 
@@ -11,11 +12,18 @@ Pure functions over plain data; the HTTP layer is in :mod:`rag.serve.app`.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import (BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
+from pydantic_core import PydanticCustomError
+
+from rag import validate_question
 from rag.safety import printable
 from rag.objects import Answer
 
@@ -23,11 +31,13 @@ from rag.objects import Answer
 # rewrite, and a bound keeps a model rewrite prompt small.
 MAX_HISTORY_MESSAGES = 20
 SOURCES_HEADING = "Sources:"
-_IGNORED_ROLES = ("system", "developer", "tool", "function")  # our prompt is fixed; tools are not supported
 
 
 class ApiError(Exception):
-    """An error answered in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
+    """An error answered in OpenAI's shape: ``{"error": {message, type, param, code}}``
+    (the one builder of that shape: routes raise it, :class:`rag.serve.httpguard.Guard`
+    refuses with :meth:`wire`).
+    """
 
     def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
                  param: str | None = None, code: str | None = None, headers: dict | None = None) -> None:
@@ -37,6 +47,73 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    @classmethod
+    def wire(cls, status: int, message: str, code: str | None = None) -> tuple[bytes, bytes]:
+        """(body, content type) of a refusal by :class:`rag.serve.httpguard.Guard`."""
+        return json.dumps(cls(status, message, code=code).body()).encode(), b"application/json"
+
+
+# -- the chat-completions request -----------------------------------------------------------
+
+class TextPart(BaseModel):
+    """One part of a message's content list: only text parts are supported."""
+
+    type: Literal["text"]
+    text: StrictStr
+
+
+class Message(BaseModel):
+    """One message; ``content`` ends up as its text ("" when null). Only user and
+    assistant messages are turns: our prompt is fixed, and tools are not supported."""
+
+    role: Literal["user", "assistant", "system", "developer", "tool", "function"]
+    content: StrictStr | list[TextPart] | None = ""
+
+    @field_validator("content")
+    @classmethod
+    def _text(cls, content):
+        return "\n".join(p.text for p in content) if isinstance(content, list) else content or ""
+
+
+class StreamOptions(BaseModel):
+    include_usage: StrictBool = False
+
+
+class ChatBody(BaseModel):
+    """An OpenAI chat-completions body as we accept it. ``temperature``, ``top_p``,
+    ``max_tokens`` and friends are type-checked but do not change answers:
+    truncating or sampling would break verbatim citations. Fields are checked in
+    this order; the first problem is the one reported (see :func:`parse_chat_request`)."""
+
+    model: StrictStr = Field(None, min_length=1)  # absent: the first model served
+    stream: StrictBool | None = False
+    stream_options: StreamOptions | None = None
+    temperature: StrictFloat | None = Field(None, ge=0, le=2)
+    top_p: StrictFloat | None = Field(None, ge=0, le=1)
+    max_tokens: StrictInt | None = Field(None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    n: Literal[1] | None = None
+    messages: list[Message] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_model(cls, body, info: ValidationInfo):
+        if isinstance(body, dict) and "model" not in body:
+            return {**body, "model": info.context["models"][0]}
+        return body
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str, info: ValidationInfo) -> str:
+        if model not in info.context["models"]:
+            raise PydanticCustomError("model_not_found", "unknown model")
+        return model
+
+    @field_validator("stream_options", mode="before")
+    @classmethod
+    def _no_options(cls, options):
+        return options or None  # false, {}, null: none
 
 
 @dataclass(frozen=True)
@@ -55,23 +132,6 @@ def _bad(message: str, param: str | None = None, code: str | None = None) -> Api
     return ApiError(400, message, param=param, code=code)
 
 
-def _text_content(content: object, where: str) -> str:
-    """A message's text: a string, or OpenAI's list of ``{"type": "text", "text": ...}`` parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise _bad(f"{where}.content: only text parts are supported, not {kind!r}", where)
-            texts.append(part["text"])
-        return "\n".join(texts)
-    raise _bad(f"{where}.content must be a string or a list of text parts, not {_kind(content)}", where)
-
-
 def _kind(value: object) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(value), "a number" if isinstance(value, (int, float)) else
@@ -88,62 +148,65 @@ def strip_sources(text: str) -> str:
     return head if sep else text
 
 
-def parse_chat_request(body: object, *, models: tuple[str, ...]) -> ChatRequest:
-    """Validate an OpenAI chat-completions body, or raise :class:`ApiError`.
+# What a client that sent a bad value of a field is told ({kind}: what it sent).
+_PROBLEMS = {
+    "model": "'model' must be a non-empty string",
+    "stream": "'stream' must be a boolean, not {kind}",
+    "stream_options": "'stream_options' must be an object like {{\"include_usage\": true}}",
+    "temperature": "'temperature' must be a number between 0 and 2",
+    "top_p": "'top_p' must be a number between 0 and 1",
+    "max_tokens": "'max_tokens' must be a positive integer",
+    "max_completion_tokens": "'max_completion_tokens' must be a positive integer",
+    "n": "only n=1 is supported",
+    "messages": "'messages' must be a non-empty array of {{role, content}} objects",
+}
 
-    ``temperature``, ``top_p``, ``max_tokens`` and friends are accepted (type-checked)
-    but do not change answers: truncating or sampling would break verbatim citations.
-    """
-    if not isinstance(body, dict):
-        raise _bad(f"the request body must be a JSON object, not {_kind(body)}")
-    model = body.get("model", models[0])
-    if not isinstance(model, str) or not model:
-        raise _bad("'model' must be a non-empty string", "model")
-    if model not in models:
-        raise ApiError(404, f"The model '{model[:100]}' does not exist; available: {', '.join(models)}",
-                       param="model", code="model_not_found")
-    stream = body.get("stream", False)
-    if stream is None:
-        stream = False
-    if not isinstance(stream, bool):
-        raise _bad(f"'stream' must be a boolean, not {_kind(stream)}", "stream")
-    options = body.get("stream_options") or {}
-    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
-        raise _bad("'stream_options' must be an object like {\"include_usage\": true}", "stream_options")
-    for name, lo, hi in (("temperature", 0, 2), ("top_p", 0, 1)):
-        v = body.get(name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi):
-            raise _bad(f"'{name}' must be a number between {lo} and {hi}", name)
-    for name in ("max_tokens", "max_completion_tokens"):
-        v = body.get(name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise _bad(f"'{name}' must be a positive integer", name)
-    n = body.get("n")
-    if n is not None and n != 1:
-        raise _bad("only n=1 is supported", "n")
 
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise _bad("'messages' must be a non-empty array of {role, content} objects", "messages")
-    turns: list[dict] = []
-    for i, m in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise _bad(f"{where} must be an object with 'role' and 'content', not {_kind(m)}", where)
-        role = m.get("role")
-        if role not in ("user", "assistant") + _IGNORED_ROLES:
-            raise _bad(f"{where}.role must be one of user, assistant, system, developer, tool; "
-                       f"got {str(role)[:40]!r}", where)
-        text = _text_content(m.get("content"), where)
-        if role in ("user", "assistant"):
-            turns.append({"role": role, "content": strip_sources(text) if role == "assistant" else text})
+def _chat_error(exc: ValidationError, body: dict, models: tuple[str, ...]) -> ApiError:
+    """The first problem pydantic found, in our words (the messages clients and tests know)."""
+    errors = exc.errors()
+    loc, value = errors[0]["loc"], errors[0]["input"]
+    if not loc:
+        return _bad(f"the request body must be a JSON object, not {_kind(body)}")
+    if errors[0]["type"] == "model_not_found":
+        return ApiError(404, f"The model '{value[:100]}' does not exist; available: {', '.join(models)}",
+                        param="model", code="model_not_found")
+    if loc[0] != "messages" or len(loc) == 1:
+        return _bad(_PROBLEMS[loc[0]].format(kind=_kind(value)), loc[0])
+    i = loc[1]
+    where, message = f"messages[{i}]", body["messages"][i]
+    if len(loc) == 2:
+        return _bad(f"{where} must be an object with 'role' and 'content', not {_kind(message)}", where)
+    if loc[2] == "role":
+        return _bad(f"{where}.role must be one of user, assistant, system, developer, tool; "
+                    f"got {str(message.get('role'))[:40]!r}", where)
+    content = message["content"]
+    if isinstance(content, list):  # the first part that is not {"type": "text", "text": "..."}
+        part = content[min(e["loc"][4] for e in errors if e["loc"][:3] == loc[:3] and len(e["loc"]) > 4)]
+        kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+        return _bad(f"{where}.content: only text parts are supported, not {kind!r}", where)
+    return _bad(f"{where}.content must be a string or a list of text parts, not {_kind(content)}", where)
+
+
+def parse_chat_request(body: object, *, models: tuple[str, ...], max_question_chars: int = 2000) -> ChatRequest:
+    """Validate an OpenAI chat-completions body (:class:`ChatBody`) and its
+    question (:func:`rag.validate_question`, the one rule for questions),
+    or raise :class:`ApiError`."""
+    try:
+        chat = ChatBody.model_validate(body, context={"models": models})
+    except ValidationError as exc:
+        raise _chat_error(exc, body, models) from None
+    turns = [{"role": m.role, "content": strip_sources(m.content) if m.role == "assistant" else m.content}
+             for m in chat.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise _bad("the last message must come from the user (it is the question)", "messages")
-    question = turns[-1]["content"]
-    if not question.strip():
-        raise _bad("the question (the last user message) is empty", "messages")
-    return ChatRequest(model=model, question=question, history=turns[:-1][-MAX_HISTORY_MESSAGES:],
-                       stream=stream, include_usage=bool(stream and options.get("include_usage")))
+    try:
+        question = validate_question(turns[-1]["content"], max_question_chars)
+    except ValueError as exc:
+        raise _bad(str(exc), "messages", "invalid_question") from None
+    return ChatRequest(model=chat.model, question=question, history=turns[:-1][-MAX_HISTORY_MESSAGES:],
+                       stream=bool(chat.stream),
+                       include_usage=bool(chat.stream and chat.stream_options and chat.stream_options.include_usage))
 
 
 def sources_text(answer: Answer) -> str:

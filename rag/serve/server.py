@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rag.serve.httpguard import RunningServer, is_loopback, server_config
+from rag.serve.httpguard import RunningServer, server_config
 from rag.ingest import build_index
 from rag import engine
-from rag.settings import Settings, SettingsError
+from rag.settings import Settings
+from rag.serve.access import check_bind
 from rag.serve.app import create_app, index_status, model_ids
 
-__all__ = ["RunningServer", "check_access", "is_loopback", "main", "start_in_thread"]
+__all__ = ["RunningServer", "check_access", "main", "start_in_thread"]
 
 
 def check_access(host: str, settings: Settings) -> None:
@@ -31,11 +32,10 @@ def check_access(host: str, settings: Settings) -> None:
     >>> check_access("127.0.0.1", Settings())
     >>> check_access("0.0.0.0", Settings(api_key="k" * 16))
     """
-    if not is_loopback(host) and not settings.api_key:
-        raise SettingsError(
-            f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
-            "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
-            "or bind to 127.0.0.1 (the default).")
+    check_bind(host, protected=bool(settings.api_key), refusal=(
+        f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
+        "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
+        "or bind to 127.0.0.1 (the default)."))
 
 
 def start_in_thread(app, host: str = "127.0.0.1", port: int = 8090) -> RunningServer:
