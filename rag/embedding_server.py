@@ -5,7 +5,7 @@ It lets several machines share one embedding box, and it is what the tests
 use to prove that ``RAG_EMBEDDING=openai`` gives the same vectors as local
 embedding. A GPU server (text-embeddings-inference, vLLM) speaks the same API.
 
-    python -m rag.embedding_server --port 8081            # 127.0.0.1; Ctrl-C stops it
+    rag embed-server --port 8081            # 127.0.0.1; Ctrl-C stops it
     RAG_EMBEDDING=openai RAG_EMBEDDING_BASE_URL=http://127.0.0.1:8081/v1 \\
       RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2 rag index
 
@@ -22,12 +22,10 @@ key is checked before a request's body is read.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
 import json
 import logging
-import os
 import sys
 import time
 
@@ -154,23 +152,20 @@ def _error(message: str, code: str = "invalid_request_error") -> dict:
     return {"error": {"message": message, "type": "invalid_request_error", "code": code}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rag.embedding_server", description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8081)
-    ap.add_argument("--model", action="append", dest="models",
-                    help=f"model name(s) to answer to (default {DEFAULT_MODEL}); repeat for aliases")
-    ap.add_argument("--threads", type=int, default=0, help="cores to embed on (default: all)")
-    ap.add_argument("--api-key", default=os.environ.get("RAG_EMBEDDING_API_KEY"),
-                    help="required from clients (default RAG_EMBEDDING_API_KEY); needed off loopback")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+def run(host: str = "127.0.0.1", port: int = 8081, models: tuple[str, ...] = (), threads: int = 0,
+        api_key: str | None = None) -> int:
+    """``rag embed-server`` (options in rag/cli.py): serve until Ctrl-C; returns the exit code."""
+    # A server's log: every request, timestamped (`rag` set up logging for commands at WARNING).
+    logging.basicConfig()
+    logging.getLogger().setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     from .providers import make_embeddings
     from .settings import Settings
 
-    emb = make_embeddings(Settings(embedding="minilm-onnx", embedding_threads=args.threads))
+    emb = make_embeddings(Settings(embedding="minilm-onnx", embedding_threads=threads))
     try:
-        server = EmbeddingServer(emb, args.host, args.port, tuple(args.models or (DEFAULT_MODEL,)), args.api_key)
+        server = EmbeddingServer(emb, host, port, tuple(models or (DEFAULT_MODEL,)), api_key)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -178,11 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"serving {', '.join(server.models)} on {server.url} (Ctrl-C stops)", flush=True)
     try:
-        uvicorn.Server(server_config(server.app(), args.host, args.port)).run()
+        uvicorn.Server(server_config(server.app(), host, port)).run()
     except KeyboardInterrupt:
         pass
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -5,6 +5,6 @@
 """
 
 from .app import create_app
-from .serve import main, start_in_thread
+from .serve import run, start_in_thread
 
-__all__ = ["create_app", "main", "start_in_thread"]
+__all__ = ["create_app", "run", "start_in_thread"]
