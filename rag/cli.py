@@ -132,6 +132,8 @@ class RagGroup(click.Group):
         try:
             command = ep.load()
         except (ImportError, SettingsError) as exc:
+            if ctx.params.get("debug"):
+                raise
             return _missing(name, exc, list(ep.extras))
         if not isinstance(command, click.Command):
             raise click.ClickException(f"entry point {ep.value} ({PLUGIN_GROUP}) is not a click command")
@@ -146,7 +148,7 @@ class RagGroup(click.Group):
             print("interrupted", file=sys.stderr)
             ctx.exit(130)
         except Exception as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if ctx.params.get("debug"):
                 raise
             kind = "error" if isinstance(exc, (ValueError, RuntimeError, OSError, ImportError)) else \
                 f"unexpected error ({type(exc).__name__})"
@@ -158,9 +160,7 @@ class RagGroup(click.Group):
 @click.group(cls=RagGroup, context_settings=CONTEXT, help="Cited answers from a document corpus, offline.")
 @click.option("-v", "--verbose", is_flag=True, help="log what goes into each answer")
 @click.option("--debug", is_flag=True, help="show tracebacks on errors")
-@click.pass_context
-def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
-    ctx.obj = {"debug": debug}
+def cli(verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("chromadb").setLevel(logging.WARNING)

@@ -249,3 +249,18 @@ def test_a_plugin_whose_extra_is_missing_is_listed_and_says_what_to_install(plug
     picky = invoke(["picky"])
     assert picky.exit_code == 2 and picky.stderr.startswith(
         "error: rag picky's charts need no_such_charts, which is not installed: pip install -e '.[charts]'")
+
+
+def test_rag_eval_reads_a_suite_without_corpus_from_corpus_dir(tmp_path):
+    suite = tmp_path / "nocorpus.yaml"
+    suite.write_text("name: nocorpus\ncases:\n  - id: one\n    category: facts\n    question: Who?\n"
+                     "    facts: [[\"x\"]]\n", encoding="utf-8")
+    missing = tmp_path / "not-here"
+    out = invoke(["eval", str(suite), "--corpus-dir", str(missing), "--index-dir", str(tmp_path / "ix"),
+                  "--out", str(tmp_path / "out"), "--no-progress"])
+    assert out.exit_code == 2 and out.stderr.startswith("error: ") and str(missing) in out.stderr, out.output
+
+
+def test_debug_shows_why_a_plugin_did_not_import(plugins):
+    out = invoke(["--debug", "needy"])
+    assert isinstance(out.exception, ModuleNotFoundError) and out.exception.name == "no_such_dependency_here"
