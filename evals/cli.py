@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli import answerer_option, corpus_options, top_k_option
+from rag.cli import CONTEXT, answerer_option, corpus_options, top_k_option
 from rag.settings import ANSWERERS
 
 
@@ -20,7 +20,7 @@ class _EvalCommand(click.Command):
         return super().parse_args(ctx, args[1:] if args[:1] == ["--"] else args)
 
 
-@click.command("eval", cls=_EvalCommand, context_settings={"help_option_names": ["-h", "--help"]},
+@click.command("eval", cls=_EvalCommand, context_settings=CONTEXT,
                short_help="run eval suites")
 @click.argument("suites", nargs=-1, type=click.Path(path_type=Path), metavar="[SUITE]...")
 @click.option("--no-baseline", is_flag=True, help="do not score the top-chunk baseline beside the answerer")

@@ -14,7 +14,7 @@ group (pyproject.toml), loaded only when named (or listed by ``rag --help``), so
 that this package never imports ``evals`` or ``ui``. A plugin is a click command
 built from the decorators below::
 
-    @click.command(help="...")
+    @click.command(context_settings=CONTEXT, short_help="...")
     @corpus_options
     def command(**overrides):
         settings = settings_from(overrides)
@@ -37,12 +37,12 @@ from .progress import DEFAULT_EVERY
 from .safety import guard_handlers, guard_http_loggers, mask_credentials, printable
 from .settings import Settings, SettingsError
 
-__all__ = ["PLUGIN_GROUP", "answerer_option", "cli", "corpus_options", "main", "settings_from", "top_k_option"]
+__all__ = ["CONTEXT", "PLUGIN_GROUP", "answerer_option", "cli", "corpus_options", "main", "settings_from", "top_k_option"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 PLUGIN_GROUP = "rag.commands"
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+CONTEXT = {"help_option_names": ["-h", "--help"]}  # context_settings of every command, plugins too
 ORDER = ("index", "ask", "eval", "ui", "serve", "embed-server")  # how `rag --help` lists them; others follow
 
 # The options every command over the corpus and index shares, declared once; each overrides its RAG_* variable.

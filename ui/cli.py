@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import click
 
-from rag.cli import corpus_options
+from rag.cli import CONTEXT, corpus_options
 from rag.extras import require
 
 
-@click.command("ui", context_settings={"help_option_names": ["-h", "--help"]}, short_help="start the chat UI")
+@click.command("ui", context_settings=CONTEXT, short_help="start the chat UI")
 @click.option("--host", help="address to bind (RAG_UI_HOST, default 127.0.0.1); "
                              "non-loopback addresses need RAG_UI_AUTH=user:password")
 @click.option("--port", help="port (RAG_UI_PORT, default 7860)")
