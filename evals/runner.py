@@ -13,7 +13,6 @@ Exit status: 0 all thresholds met, 1 a threshold missed, 2 bad suite or argument
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import hashlib
 import json
@@ -26,7 +25,7 @@ from pathlib import Path
 from rag import Settings, ask, build_index
 from rag.extras import require
 from rag.ingest.loading import CorpusError, document_text
-from rag.settings import ANSWERERS, SettingsError
+from rag.settings import SettingsError
 
 from .metrics import aggregate, by_category, check_thresholds, error_result, score_case
 from .report import chart, compare, markdown, overview, summary_text
@@ -152,63 +151,60 @@ def write_outputs(result: dict, out_dir: Path, stem: str) -> list[Path]:
     return [js, md, png]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rag eval", description="Run eval suites (format: evals/README.md).")
-    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE",
-                   help=f"suite files (default: every *.yaml in {EVALS_DIR})")
-    p.add_argument("--no-baseline", dest="baseline", action="store_false",
-                   help=f"do not score the {BASELINE} baseline beside the answerer")
-    p.add_argument("--answerer", choices=ANSWERERS, help="answerer to evaluate (default: RAG_ANSWERER)")
-    p.add_argument("--top-k", dest="top_k", type=int, help="passages to retrieve (default: RAG_TOP_K)")
-    p.add_argument("--out", type=Path, help="output folder (default: evals/reports/<timestamp>)")
-    p.add_argument("--index-dir", dest="index_dir", type=Path, help="index folder to use for the suite's corpus")
-    p.add_argument("--case", action="append", metavar="ID", help="run only cases whose id matches (glob; repeatable)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar (hidden anyway when stderr is not a terminal)")
-    p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two result JSON files")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``rag eval``; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]  # `rag eval -- --out DIR`: how options reach us through rag's REMAINDER argument
-    args = build_parser().parse_args(argv)
+    """``rag eval ARGS`` from Python (the command line is evals/cli.py); returns the exit status."""
+    import click
+
+    from .cli import command
+
     try:
-        if args.compare:
-            old, new = (json.loads(p.read_text(encoding="utf-8")) for p in args.compare)
+        return command.main(list(sys.argv[1:] if argv is None else argv), prog_name="rag eval",
+                            standalone_mode=False)
+    except click.ClickException as exc:  # bad arguments: the message, exit status 2
+        exc.show()
+        return exc.exit_code
+
+
+def run(suites: list[Path], *, baseline: bool = True, answerer: str | None = None, top_k: int | None = None,
+        out: Path | None = None, index_dir: Path | None = None, cases: list[str] | None = None,
+        progress: bool = True, compare_files: tuple[Path, Path] | None = None, **overrides) -> int:
+    """``rag eval``: run ``suites`` (default: every suite in evals/) or compare two results;
+    ``overrides`` are more Settings fields (None: from the environment). Returns the exit status."""
+    try:
+        if compare_files:
+            old, new = (json.loads(p.read_text(encoding="utf-8")) for p in compare_files)
             print(compare(old, new))
             return 0
         require("matplotlib", "eval", "rag eval's charts")  # before minutes of answering, not after
-        overrides = {k: v for k in ("answerer", "top_k") if (v := getattr(args, k)) is not None}
-        base = Settings.from_env(**overrides)
-        suites = [load_suite(p) for p in args.suites or default_suites()]
+        given = {"answerer": answerer, "top_k": top_k, **overrides}
+        base = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
+        suites = [load_suite(p) for p in suites or default_suites()]
         corpora = {str((s.corpus or base.corpus_dir).resolve()) for s in suites}
-        if args.index_dir and len(corpora) > 1:
+        if index_dir and len(corpora) > 1:
             raise SuiteError("--index-dir holds one corpus, but these suites name different corpora: run them apart")
-        out = args.out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")
         failed = False
         results = []
         for n, suite in enumerate(suites):
             # A bar redrawn into a log file (CI) is noise: show it on a terminal only.
-            show = not args.no_progress and sys.stderr.isatty()
-            result = run_suite(suite, settings_for(suite, base, args.index_dir), args.case, show, args.baseline)
+            show = progress and sys.stderr.isatty()
+            result = run_suite(suite, settings_for(suite, base, index_dir), cases, show, baseline)
             stem = suite.name if suite.name not in {s.name for s in suites[:n]} else f"{suite.name}-{n + 1}"
-            paths = write_outputs(result, out, stem)
+            paths = write_outputs(result, out_dir, stem)
             print(summary_text(result))
             print("Wrote " + ", ".join(str(p) for p in paths) + "\n")
             failed |= not result["passed"]
             results.append(result)
         if len(results) > 1:
             text = overview(results)
-            (out / "overview.md").write_text("# Eval overview\n\n" + overview(results, markdown=True) + "\n",
-                                             encoding="utf-8")
+            (out_dir / "overview.md").write_text("# Eval overview\n\n" + overview(results, markdown=True) + "\n",
+                                                 encoding="utf-8")
             print(text)
     except (SuiteError, CorpusError, SettingsError, json.JSONDecodeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.out is None:
-        _point_latest(out)
+    if out is None:
+        _point_latest(out_dir)
     return 1 if failed else 0
 
 

@@ -1,15 +1,24 @@
-"""The `rag` command, run as a real subprocess."""
+"""The `rag` command: its parsing in-process (click's CliRunner), and as a real subprocess."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
+import rag.cli
+from rag.cli import PLUGIN_GROUP, cli
 from rag.ingest.loading import document_text
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(args, env_extra, timeout=300):
@@ -101,3 +110,157 @@ def test_a_command_whose_extra_is_missing_says_what_to_install(env, tmp_path, co
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert f"need {module}, which is not installed: pip install -e '.[{extra}]'" in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+# In-process: click's CliRunner, the real commands (nothing mocked but the entry-point list of the plugin tests).
+
+def invoke(args, env=None):
+    return CliRunner().invoke(cli, args, env=env, prog_name="rag")
+
+
+def command(name):
+    with click.Context(cli) as ctx:
+        return cli.get_command(ctx, name)
+
+
+def test_help_lists_every_command_the_plugins_included():
+    out = invoke(["--help"])
+    assert out.exit_code == 0
+    listed = [line.split()[0] for line in out.output.split("Commands:\n", 1)[1].splitlines() if line.strip()]
+    assert listed == ["index", "ask", "eval", "ui", "serve", "embed-server"]
+    assert invoke(["-h"]).output == out.output
+
+
+@pytest.mark.parametrize("name", ["index", "ask", "eval", "ui", "serve"])
+def test_corpus_options_are_one_declaration_shared_by_every_command(name):
+    options = {p.name: p for p in command(name).params}
+    reference = {p.name: p for p in command("index").params}
+    for dest, flag, var in [("corpus_dir", "--corpus-dir", "RAG_CORPUS_DIR"), ("index_dir", "--index-dir", "RAG_INDEX_DIR"),
+                            ("chroma_url", "--chroma-url", "RAG_CHROMA_URL")]:
+        assert options[dest].opts == [flag] and var in options[dest].help
+        assert (options[dest].help, options[dest].metavar) == (reference[dest].help, reference[dest].metavar)
+    assert source_count("--corpus-dir") == 1  # declared in one place in the whole code
+
+
+def source_count(text: str) -> int:
+    files = [p for pkg in ("rag", "ui", "evals") for p in (REPO / pkg).rglob("*.py")]
+    return sum(p.read_text(encoding="utf-8").count(f'"{text}"') for p in files)
+
+
+def test_the_options_override_the_environment(tmp_path):
+    missing = tmp_path / "no-such-corpus"
+    out = invoke(["ask", "--corpus-dir", str(missing), "--index-dir", str(tmp_path / "ix"), "hello?"],
+                 env={"RAG_CORPUS_DIR": str(REPO / "seeds")})
+    assert out.exit_code == 1 and str(missing) in out.stderr and out.stderr.startswith("error: ")
+    assert len(out.stderr.splitlines()) == 1
+    bad = invoke(["ask", "--top-k", "0", "hello?"], env={"RAG_TOP_K": "6"})
+    assert bad.exit_code == 2 and "top_k" in bad.stderr.lower()
+    refused = invoke(["serve", "--host", "0.0.0.0", "--index-dir", str(tmp_path / "api")], env={"RAG_API_KEY": ""})
+    assert refused.exit_code == 2 and "refusing to serve on 0.0.0.0 without an API key" in refused.stderr
+    ui = invoke(["ui", "--host", "0.0.0.0", "--index-dir", str(tmp_path / "ui")], env={"RAG_UI_AUTH": ""})
+    assert ui.exit_code == 2 and "refusing to serve on 0.0.0.0 without a password" in ui.stderr
+    assert not (tmp_path / "api").exists() and not (tmp_path / "ui").exists()  # refused before any work
+    port = invoke(["ui", "--port", "0"], env={"RAG_UI_PORT": "7860"})
+    assert port.exit_code == 2 and "RAG_UI_PORT / --port='0' is invalid: expected 1-65535" in port.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "Usage: rag"),
+    (["bogus"], "No such command 'bogus'"),
+    (["index", "--progress-every", "0"], "expected seconds between 0.1 and 3600, got '0'"),
+    (["index", "--progress-every", "soon"], "expected seconds between 0.1 and 3600, got 'soon'"),
+    (["index", "--progress", "-q"], "--quiet: not allowed with --progress"),
+    (["index", "--no-such-flag"], "No such option '--no-such-flag'"),
+    (["ask"], "Missing argument 'QUESTION'"),
+    (["ask", "--answerer", "top-chunk", "q"], "'top-chunk' is not one of 'extractive', 'openai'"),
+    (["serve", "--port", "http"], "'http' is not a valid integer"),
+    (["eval", "--answerer", "gpt"], "'gpt' is not one of 'extractive', 'openai', 'top-chunk'"),
+    (["eval", "--compare", "only-one.json"], "'--compare' requires 2 arguments"),
+    (["embed-server", "--port", "x"], "'x' is not a valid integer"),
+])
+def test_usage_errors_exit_2_with_the_usage(args, message):
+    out = invoke(args)
+    assert out.exit_code == 2, out.output
+    assert message in out.stderr
+
+
+def test_main_returns_the_exit_code_and_prints_one_error_line(capsys):
+    assert rag.cli.main(["ask", "   "]) == 1
+    assert capsys.readouterr().err == "error: question is empty: ask something about the corpus\n"
+    assert rag.cli.main(["index", "--progress-every", "0"]) == 2
+    assert "expected seconds" in capsys.readouterr().err
+    assert rag.cli.main(["--help"]) == 0 and "embed-server" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="empty"):
+        rag.cli.main(["--debug", "ask", "   "])
+
+
+def test_rag_eval_still_takes_a_leading_double_dash():
+    # `rag eval -- --out DIR` was the documented way past the old argparse REMAINDER argument.
+    out = invoke(["eval", "--", "--help"])
+    assert out.exit_code == 0 and "Usage: rag eval [OPTIONS] [SUITE]..." in out.output
+
+
+def test_the_library_does_not_import_the_eval_or_ui_packages():
+    for path in (REPO / "rag").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not [n for n in names if n.split(".")[0] in ("ui", "evals")], (path, node.lineno)
+    loaded = subprocess.run([sys.executable, "-c", "import sys, rag.cli; rag.cli.main(['index', '--help']); "
+                             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ui', 'evals')))"],
+                            capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0 and loaded.stdout.strip().endswith("[]"), loaded
+
+
+@pytest.fixture
+def plugins(monkeypatch, tmp_path):
+    """Two plugins beside the installed ones: one that works, one whose dependency is missing."""
+    (tmp_path / "good_plugin.py").write_text(
+        "import click\nfrom rag.cli import corpus_options, settings_from\n\n"
+        "@click.command(short_help='print the settings it gets')\n@corpus_options\n"
+        "def command(**overrides):\n    s = settings_from(overrides)\n"
+        "    print(s.corpus_dir, s.index_dir, s.chroma_url)\n")
+    (tmp_path / "needy_plugin.py").write_text("import no_such_dependency_here\n")
+    (tmp_path / "picky_plugin.py").write_text(  # says itself what it needs, as rag/extras.py does
+        "from rag.extras import require\nrequire('no_such_charts', 'charts', 'rag picky\\'s charts')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    installed = list(rag.cli.entry_points(group=PLUGIN_GROUP))
+    extra = [EntryPoint("good", "good_plugin:command", PLUGIN_GROUP),
+             EntryPoint("needy", "needy_plugin:command [fancy]", PLUGIN_GROUP),
+             EntryPoint("picky", "picky_plugin:command [charts]", PLUGIN_GROUP)]
+    monkeypatch.setattr(rag.cli, "entry_points", lambda group: [*installed, *extra] if group == PLUGIN_GROUP else [])
+
+
+def test_a_plugin_command_gets_the_shared_options(plugins, tmp_path):
+    out = invoke(["good", "--corpus-dir", "/srv/docs", "--chroma-url", "http://127.0.0.1:8000"],
+                 env={"RAG_CORPUS_DIR": "/elsewhere", "RAG_INDEX_DIR": str(tmp_path / "ix")})
+    assert out.exit_code == 0, out.output
+    assert out.stdout == f"/srv/docs {tmp_path / 'ix'} http://127.0.0.1:8000\n"
+
+
+def test_a_plugin_whose_extra_is_missing_is_listed_and_says_what_to_install(plugins):
+    listed = invoke(["--help"])
+    assert listed.exit_code == 0
+    assert "good" in listed.output and "needy" in listed.output and "[fancy] extra" in listed.output
+    out = invoke(["needy", "--whatever", "x"])
+    assert out.exit_code == 2
+    assert out.stderr == ("error: rag needy needs no_such_dependency_here, which is not installed: "
+                          "pip install -e '.[fancy]' (in the repository; or pip install 'rag-citations[fancy]')\n")
+    picky = invoke(["picky"])
+    assert picky.exit_code == 2 and picky.stderr.startswith(
+        "error: rag picky's charts need no_such_charts, which is not installed: pip install -e '.[charts]'")
+
+
+def test_rag_eval_reads_a_suite_without_corpus_from_corpus_dir(tmp_path):
+    suite = tmp_path / "nocorpus.yaml"
+    suite.write_text("name: nocorpus\ncases:\n  - id: one\n    category: facts\n    question: Who?\n"
+                     "    facts: [[\"x\"]]\n", encoding="utf-8")
+    missing = tmp_path / "not-here"
+    out = invoke(["eval", str(suite), "--corpus-dir", str(missing), "--index-dir", str(tmp_path / "ix"),
+                  "--out", str(tmp_path / "out"), "--no-progress"])
+    assert out.exit_code == 2 and out.stderr.startswith("error: ") and str(missing) in out.stderr, out.output
+
+
+def test_debug_shows_why_a_plugin_did_not_import(plugins):
+    out = invoke(["--debug", "needy"])
+    assert isinstance(out.exception, ModuleNotFoundError) and out.exception.name == "no_such_dependency_here"

@@ -48,6 +48,7 @@ RULES: list[tuple[str, str | None]] = [
     (r"^rag eval --compare OLD\.json NEW\.json$", "rag eval --compare eval-all/seeds.json eval-mine/mine.json"),
     (r"^rag ui$", "SERVE http://127.0.0.1:{7860}/ rag ui --port {7860}"),
     (r"^rag serve$", "SERVE http://127.0.0.1:{8090}/healthz rag serve --port {8090}"),
+    (r"^rag embed-server$", "SERVE http://127.0.0.1:{8081}/health rag embed-server --port {8081}"),
     (r"^export RAG_API_KEY=\$\(openssl rand -hex 16\)$", None),
     (r"^curl -s http://127\.0\.0\.1:8090/v1/chat/completions ", None),
     (r"^export RAG_ANSWERER=openai RAG_LLM_MODEL=gpt-4o-mini$", None),
@@ -64,13 +65,13 @@ RULES: list[tuple[str, str | None]] = [
     (r"^RAG_CHROMA_URL=http://127\.0\.0\.1:8000 \.venv/bin/rag (index|ask .*)$", None),
     (r"^export RAG_EMBEDDING=openai RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2$", None),
     (r"^export RAG_EMBEDDING_BASE_URL=http://10\.0\.0\.5:8080/v1$",
-     "SERVE http://127.0.0.1:{8082}/health .venv/bin/python -m rag.serve.embeddings --port {8082} && "
+     "SERVE http://127.0.0.1:{8082}/health .venv/bin/rag embed-server --port {8082} && "
      "export RAG_EMBEDDING_BASE_URL=http://127.0.0.1:{8082}/v1  # this machine's embedding server: tests "
      "reach 127.0.0.1 only"),
     (r"^export RAG_EMBEDDING_API_KEY=\.\.\.$", None),
     (r"^rag index && rag ask \"Which resolutions were cited\?\"$", None),
-    (r"^\.venv/bin/python -m rag\.embedding_server --port 8081$",
-     "SERVE http://127.0.0.1:{8081}/health .venv/bin/python -m rag.serve.embeddings --port {8081}"),
+    (r"^\.venv/bin/rag embed-server --port 8081$",
+     "SERVE http://127.0.0.1:{8081}/health .venv/bin/rag embed-server --port {8081}"),
     (r"^RAG_EMBEDDING=openai RAG_EMBEDDING_BASE_URL=http://127\.0\.0\.1:8081/v1 +RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2 "
      r"\.venv/bin/rag index$", None),
     (r"^\.venv/bin/python benchmarks/run\.py( |$)",

@@ -1,5 +1,5 @@
 """RAG_EMBEDDING=openai against real HTTP servers on 127.0.0.1: the bundled
-MiniLM served over the OpenAI embeddings API (`python -m rag.serve.embeddings`,
+MiniLM served over the OpenAI embeddings API (`rag embed-server`,
 a real subprocess) must give exactly the local vectors, and a whole index and
 its answers must come out the same."""
 
@@ -33,11 +33,11 @@ MODEL = "all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
-    """`python -m rag.serve.embeddings` in its own process, answering to two model names."""
+    """`rag embed-server` in its own process, answering to two model names."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("embedding-server") / "server.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "rag.serve.embeddings", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "embed-server", "--port", str(port),
                              "--model", MODEL, "--model", "minilm-alias"], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

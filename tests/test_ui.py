@@ -21,7 +21,8 @@ from rag import Answer, Citation, Passage, Settings, build_index
 from rag.store.chroma import indexed_files
 from rag.ingest.loading import document_text
 from rag.serve.access import is_loopback
-from ui.app import AccessError, check_access, main, parse_args, parse_auth
+from rag.settings import SettingsError
+from ui.app import AccessError, address, check_access, parse_auth, run
 from ui.bubbles import answer_html, copy_text
 from ui.chat import Conversation, Turn, feedback_record, store_feedback
 from ui.corpus import Corpus, UploadError, safe_name
@@ -303,11 +304,12 @@ def test_feedback_is_appended_as_jsonl_next_to_the_index(tmp_path):
 
 
 def test_host_and_port_default_to_loopback_and_follow_flags_and_env():
-    args = parse_args([], environ={})
-    assert (args.host, args.port) == ("127.0.0.1", 7860)
-    args = parse_args([], environ={"RAG_UI_HOST": "::1", "RAG_UI_PORT": "8123"})
-    assert (args.host, args.port) == ("::1", 8123)
-    assert parse_args(["--host", "localhost", "--port", "9000"], environ={"RAG_UI_PORT": "1"}).port == 9000
+    assert address(environ={}) == ("127.0.0.1", 7860)
+    assert address(environ={"RAG_UI_HOST": "::1", "RAG_UI_PORT": "8123"}) == ("::1", 8123)
+    assert address("localhost", "9000", environ={"RAG_UI_PORT": "1"}) == ("localhost", 9000)
+    for bad in ("0", "65536", "http"):
+        with pytest.raises(SettingsError, match=f"RAG_UI_PORT / --port='{bad}' is invalid: expected 1-65535"):
+            address(port=bad, environ={})
 
 
 def test_access_rules():
@@ -332,7 +334,7 @@ def free_port() -> int:
 def test_binding_all_interfaces_without_credentials_is_refused(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("RAG_UI_AUTH", raising=False)
     port = free_port()
-    code = main(["--host", "0.0.0.0", "--port", str(port), "--index-dir", str(tmp_path / "ix")])
+    code = run("0.0.0.0", str(port), index_dir=str(tmp_path / "ix"))
     assert code == 2
     assert "refusing to serve on 0.0.0.0 without a password" in capsys.readouterr().err
     assert not (tmp_path / "ix").exists()  # refused before any work

@@ -13,7 +13,6 @@ otherwise the app refuses to start.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -118,37 +117,32 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def parse_args(argv: list[str], environ=None) -> argparse.Namespace:
-    """Flags, with RAG_UI_HOST / RAG_UI_PORT as defaults."""
+def address(host: str | None = None, port: str | int | None = None, environ=None) -> tuple[str, int]:
+    """The (host, port) to serve on: the flags, else RAG_UI_HOST / RAG_UI_PORT, else the defaults.
+
+    >>> address(None, None, {"RAG_UI_PORT": "8123"})
+    ('127.0.0.1', 8123)
+    """
     env = os.environ if environ is None else environ
-    p = argparse.ArgumentParser(prog="rag ui", description="Serve the chat UI (Gradio).")
-    p.add_argument("--host", default=env.get("RAG_UI_HOST") or DEFAULT_HOST,
-                   help=f"address to bind (RAG_UI_HOST, default {DEFAULT_HOST}); "
-                        "non-loopback addresses need RAG_UI_AUTH=user:password")
-    p.add_argument("--port", default=env.get("RAG_UI_PORT") or DEFAULT_PORT,
-                   help=f"port (RAG_UI_PORT, default {DEFAULT_PORT})")
-    p.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
-    p.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
-    p.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
-    args = p.parse_args(argv)
+    host = host or env.get("RAG_UI_HOST") or DEFAULT_HOST
+    raw = port if port is not None else env.get("RAG_UI_PORT") or DEFAULT_PORT
     try:
-        args.port = int(args.port)
-        if not 1 <= args.port <= 65535:
+        port = int(raw)
+        if not 1 <= port <= 65535:
             raise ValueError
     except ValueError:
-        raise SettingsError(f"RAG_UI_PORT / --port={args.port!r} is invalid: expected 1-65535") from None
-    return args
+        raise SettingsError(f"RAG_UI_PORT / --port={raw!r} is invalid: expected 1-65535") from None
+    return host, port
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``rag ui``; returns the exit code."""
+def run(host: str | None = None, port: str | int | None = None, **overrides) -> int:
+    """``rag ui`` (options in ui/cli.py): index if there is no index yet, then serve until Ctrl+C.
+    ``overrides`` are Settings fields (None: from the environment). Returns the exit code."""
     try:
-        args = parse_args(list(sys.argv[1:] if argv is None else argv))
+        host, port = address(host, port)
         auth = parse_auth(os.environ.get("RAG_UI_AUTH"))
-        check_access(args.host, auth)  # before any slow start-up work
-        overrides = {k: v for k in ("corpus_dir", "index_dir", "chroma_url")
-                     if (v := getattr(args, k)) is not None}
-        settings = Settings.from_env(**overrides)
+        check_access(host, auth)  # before any slow start-up work
+        settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -156,9 +150,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No index at {settings.index_location} yet: indexing {settings.corpus_dir} first…",
               file=sys.stderr)
         print(build_index(settings).summary(), file=sys.stderr)
-    serve(build_app(settings), args.host, args.port, auth=auth, settings=settings)
+    serve(build_app(settings), host, port, auth=auth, settings=settings)
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Remote embeddings: any OpenAI-compatible ``/v1/embeddings`` endpoint
-(OpenAI, text-embeddings-inference, vLLM, Ollama, or ``python -m
-rag.serve.embeddings`` serving the bundled MiniLM), so that embedding can move
+(OpenAI, text-embeddings-inference, vLLM, Ollama, or ``rag embed-server``
+serving the bundled MiniLM), so that embedding can move
 to other machines (GPUs) while everything else stays as it is.
 
 Texts go out in batches of ``RAG_EMBEDDING_BATCH_SIZE``, several requests in

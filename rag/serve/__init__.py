@@ -13,7 +13,8 @@ from rag.lazy import exports
 
 _EXPORTS = {
     "create_app": "app",
-    "main": "server",
+    "run": "server",
+    "run_embedding_server": "embeddings:run",
     "start_in_thread": "server",
     "EmbeddingServer": "embeddings",
     "CorpusRetriever": "langchain_adapter",

@@ -5,7 +5,7 @@ It lets several machines share one embedding box, and it is what the tests
 use to prove that ``RAG_EMBEDDING=openai`` gives the same vectors as local
 embedding. A GPU server (text-embeddings-inference, vLLM) speaks the same API.
 
-    python -m rag.serve.embeddings --port 8081            # 127.0.0.1; Ctrl-C stops it
+    rag embed-server --port 8081            # 127.0.0.1; Ctrl-C stops it
     RAG_EMBEDDING=openai RAG_EMBEDDING_BASE_URL=http://127.0.0.1:8081/v1 \\
       RAG_EMBEDDING_MODEL=all-MiniLM-L6-v2 rag index
 
@@ -24,10 +24,8 @@ request rules of :mod:`rag.serve.httpguard`) and the same access rules
 
 from __future__ import annotations
 
-import argparse
 import base64
 import logging
-import os
 import sys
 import time
 from typing import Annotated, Any, Literal
@@ -201,8 +199,8 @@ class EmbeddingServer:
 
 def serve_embeddings(settings: Settings, host: str = "127.0.0.1", port: int = 8081, *,
                      models: tuple[str, ...] = (DEFAULT_MODEL,), api_key: str | None = None) -> int:
-    """Serve ``settings``' embedder until Ctrl-C (``python -m rag.serve.embeddings``
-    serves the bundled MiniLM); returns the exit code."""
+    """Serve ``settings``' embedder until Ctrl-C (``rag embed-server`` serves the bundled
+    MiniLM); returns the exit code."""
     from rag.embeddings import make_embeddings
 
     try:
@@ -222,20 +220,13 @@ def serve_embeddings(settings: Settings, host: str = "127.0.0.1", port: int = 80
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rag.serve.embeddings", description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8081)
-    ap.add_argument("--model", action="append", dest="models",
-                    help=f"model name(s) to answer to (default {DEFAULT_MODEL}); repeat for aliases")
-    ap.add_argument("--threads", type=int, default=0, help="cores to embed on (default: all)")
-    ap.add_argument("--api-key", default=os.environ.get("RAG_EMBEDDING_API_KEY"),
-                    help="required from clients (default RAG_EMBEDDING_API_KEY); needed off loopback")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    return serve_embeddings(Settings(embedding="minilm-onnx", embedding_threads=args.threads), args.host,
-                            args.port, models=tuple(args.models or (DEFAULT_MODEL,)), api_key=args.api_key)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def run(host: str = "127.0.0.1", port: int = 8081, models: tuple[str, ...] = (), threads: int = 0,
+        api_key: str | None = None) -> int:
+    """``rag embed-server`` (options in rag/cli.py): serve the bundled MiniLM until Ctrl-C; returns the exit code."""
+    # A server's log: every request, timestamped (`rag` set up logging for commands at WARNING).
+    logging.basicConfig()
+    logging.getLogger().setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    return serve_embeddings(Settings(embedding="minilm-onnx", embedding_threads=threads), host, port,
+                            models=tuple(models or (DEFAULT_MODEL,)), api_key=api_key)

@@ -13,7 +13,6 @@ per-client limits, host names, JSON bodies, body size).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from rag.serve.httpguard import RunningServer, server_config
@@ -23,7 +22,7 @@ from rag.settings import Settings
 from rag.serve.access import check_bind
 from rag.serve.app import create_app, index_status, model_ids
 
-__all__ = ["RunningServer", "check_access", "main", "start_in_thread"]
+__all__ = ["RunningServer", "check_access", "run", "start_in_thread"]
 
 
 def check_access(host: str, settings: Settings) -> None:
@@ -56,30 +55,10 @@ def warm_up(settings: Settings) -> str | None:
     return summary
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="rag serve",
-                                description="Serve the corpus as an OpenAI-compatible chat API with citations.")
-    p.add_argument("--host", help="address to bind (RAG_SERVE_HOST, default 127.0.0.1); "
-                                  "non-loopback addresses need RAG_API_KEY")
-    p.add_argument("--port", type=int, help="port (RAG_SERVE_PORT, default 8090)")
-    p.add_argument("--workers", type=int, help="answering threads (RAG_SERVE_WORKERS, default 2)")
-    p.add_argument("--corpus-dir", dest="corpus_dir", help="corpus folder (RAG_CORPUS_DIR)")
-    p.add_argument("--index-dir", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
-    p.add_argument("--chroma-url", dest="chroma_url", help="Chroma server URL (RAG_CHROMA_URL)")
-    p.add_argument("--answerer", choices=["extractive", "openai"], help="the 'rag' model's answerer (RAG_ANSWERER)")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``rag serve``; returns the exit code."""
+def run(settings: Settings) -> int:
+    """``rag serve`` (options in rag/cli.py): warm up, then serve until Ctrl+C; returns the exit code."""
     import uvicorn
 
-    args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    overrides = {name: value for name, value in (
-        ("serve_host", args.host), ("serve_port", args.port), ("serve_workers", args.workers),
-        ("corpus_dir", args.corpus_dir), ("index_dir", args.index_dir), ("chroma_url", args.chroma_url),
-        ("answerer", args.answerer)) if value is not None}
-    settings = Settings.from_env(**overrides)
     check_access(settings.serve_host, settings)  # before any slow start-up work
     summary = warm_up(settings)
     if summary:
