@@ -80,9 +80,9 @@ def is_our_manifest(data: object) -> bool:
 def check_folder(settings: Settings) -> None:
     """Raise :class:`ForeignIndexFolder` when the index folder holds a
     ``manifest.json`` that we did not write (we would overwrite it)."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return
-    path = settings.index_dir / MANIFEST
+    path = settings.store.index_dir / MANIFEST
     if not path.exists():
         return
     try:
@@ -91,7 +91,7 @@ def check_folder(settings: Settings) -> None:
         data = None
     if not is_our_manifest(data):
         raise ForeignIndexFolder(
-            f"{printable(str(settings.index_dir))} holds a {MANIFEST} that rag-citations did not write; "
+            f"{printable(str(settings.store.index_dir))} holds a {MANIFEST} that rag-citations did not write; "
             "refusing to overwrite another program's files: set RAG_INDEX_DIR to an empty or new folder")
 
 
@@ -106,7 +106,7 @@ def index_lock(settings: Settings, wait_note=None):
     never leaves it stale."""
     import fcntl
 
-    folder = settings.index_dir
+    folder = settings.store.index_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -131,7 +131,7 @@ def index_busy(settings: Settings) -> bool:
     import fcntl
 
     try:
-        fd = os.open(settings.index_dir / LOCK_FILE, os.O_RDONLY)
+        fd = os.open(settings.store.index_dir / LOCK_FILE, os.O_RDONLY)
     except OSError:
         return False
     try:
@@ -289,15 +289,15 @@ def signature(path: Path) -> list:
 def check_store(settings: Settings, path: Path | None = None, *, force: bool = False) -> Probe:
     """:func:`probe` the embedded store, unless its files are unchanged since
     the last clean probe (recorded in ``.rag-health.json``)."""
-    path = Path(path or settings.index_dir)
+    path = Path(path or settings.store.index_dir)
     if not (path / DATABASE).exists():
         return Probe()
     sig = signature(path)
-    key = f"{path}\x00{settings.collection}"
-    if not force and (_CLEAN.get(key) == sig or _read_cache(path).get(settings.collection) == sig):
+    key = f"{path}\x00{settings.store.collection}"
+    if not force and (_CLEAN.get(key) == sig or _read_cache(path).get(settings.store.collection) == sig):
         return Probe(exists=True, problem=None)
     t0 = time.perf_counter()
-    result = probe(path, settings.collection)
+    result = probe(path, settings.store.collection)
     log.info("index check of %s: %s (%.2fs)", printable(str(path)), result.problem or "clean",
              time.perf_counter() - t0)
     if result.ok:
@@ -307,11 +307,11 @@ def check_store(settings: Settings, path: Path | None = None, *, force: bool = F
 
 def remember_clean(settings: Settings, path: Path | None = None) -> None:
     """Record the current file signature as checked and clean."""
-    path = Path(path or settings.index_dir)
+    path = Path(path or settings.store.index_dir)
     sig = signature(path)
-    _CLEAN[f"{path}\x00{settings.collection}"] = sig
+    _CLEAN[f"{path}\x00{settings.store.collection}"] = sig
     cache = _read_cache(path)
-    cache[settings.collection] = sig
+    cache[settings.store.collection] = sig
     _write_cache(path, cache)
 
 
@@ -359,9 +359,10 @@ def _collection_segment_dirs(path: Path, collection: str) -> list[Path]:
 def discard_collection(client, settings: Settings) -> None:
     """Delete our collection and its vector files (Chroma leaves the folder of
     a deleted collection behind; a damaged one must not be read again)."""
-    dirs = [] if settings.chroma_url else _collection_segment_dirs(settings.index_dir, settings.collection)
+    store = settings.store
+    dirs = [] if store.chroma_url else _collection_segment_dirs(store.index_dir, store.collection)
     try:
-        client.delete_collection(settings.collection)
+        client.delete_collection(settings.store.collection)
     except Exception as exc:  # already gone
         if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
             raise
@@ -373,7 +374,7 @@ def wipe_store(settings: Settings) -> list[str]:
     """Remove Chroma's own files (database, journals, vector folders) from the
     index folder when its database is damaged; everything else there
     (manifest, feedback, user files) stays. Returns what was removed."""
-    path = settings.index_dir
+    path = settings.store.index_dir
     removed = []
     for p in [path / DATABASE, path / (DATABASE + "-wal"), path / (DATABASE + "-shm"),
               path / (DATABASE + "-journal"), path / HEALTH_FILE, *_segment_dirs(path)]:
@@ -414,14 +415,14 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
     from .providers import make_chroma_client
 
     reason, notes = None, []
-    if not settings.chroma_url and (settings.index_dir / DATABASE).exists():
-        if not writable(settings.index_dir):
+    if not settings.store.chroma_url and (settings.store.index_dir / DATABASE).exists():
+        if not writable(settings.store.index_dir):
             raise unwritable(settings, PermissionError(errno.EACCES, "read-only"))
         found = check_store(settings)
         if found.no_space:  # never drop an index for want of room: it is whole, only stuck
             from .diskspace import full_disk_error
 
-            raise full_disk_error(settings.index_dir, found.problem)
+            raise full_disk_error(settings.store.index_dir, found.problem)
         if found.database_damaged:
             removed = wipe_store(settings)
             reason = f"the index was damaged: {found.problem}; removed {', '.join(removed)} and rebuilt it"
@@ -435,7 +436,7 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
         removed = wipe_store(settings)
         reason = f"the index was damaged: {exc.detail}; removed {', '.join(removed)} and rebuilt it"
         client = make_chroma_client(settings, write=True)
-    if settings.chroma_url and not rebuild:
+    if settings.store.chroma_url and not rebuild:
         collection = open_collection(client, settings, create=False)
         if collection is not None:
             try:
@@ -456,7 +457,7 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
 def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     """Before answering from an embedded index: (damage found or None, notes).
     The caller rebuilds on damage; a damaged read-only index raises instead."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return None, []
     path, note = readable_path(settings)
     notes = [note] if note else []
@@ -466,9 +467,9 @@ def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     if found.no_space:  # not damage: rebuilding would need room too, and would drop the index
         from .diskspace import full_disk_error
 
-        raise full_disk_error(settings.index_dir, found.problem, reading=True)
-    if path != settings.index_dir:
-        raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged: {found.problem}; "
+        raise full_disk_error(settings.store.index_dir, found.problem, reading=True)
+    if path != settings.store.index_dir:
+        raise IndexStoreError(f"the index at {printable(str(settings.store.index_dir))} is damaged: {found.problem}; "
                               "it is read-only, so it cannot be repaired here: make it writable and run "
                               "`rag index`, or set RAG_INDEX_DIR to another folder")
     return found.problem, notes
@@ -489,7 +490,7 @@ def readable_path(settings: Settings) -> tuple[Path, str | None]:
     """(folder to open, note): the index folder itself, or for a read-only one a
     private copy in a temporary folder (Chroma cannot open a database it may
     not write). The copy is removed when the process exits."""
-    folder = settings.index_dir
+    folder = settings.store.index_dir
     if not (folder / DATABASE).exists() or writable(folder):
         return folder, None
     key = str(folder)
@@ -511,22 +512,22 @@ def readable_path(settings: Settings) -> tuple[Path, str | None]:
 
 def unwritable(settings: Settings, exc: OSError) -> IndexStoreError:
     reason = exc.strerror or str(exc)
-    return IndexStoreError(f"cannot write the index folder {printable(str(settings.index_dir))} ({reason}); "
+    return IndexStoreError(f"cannot write the index folder {printable(str(settings.store.index_dir))} ({reason}); "
                            "make it writable or set RAG_INDEX_DIR to a folder you can write")
 
 
 def store_error(exc: BaseException, settings: Settings) -> IndexStoreError:
     """A one-line error for a failure of the vector store, naming where and what to do."""
     text = f"{type(exc).__name__}: {exc}"
-    if settings.chroma_url:
-        url = settings.chroma_url
+    if settings.store.chroma_url:
+        url = settings.store.chroma_url
         if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
             return StoreUnavailable(f"the Chroma server at {url} did not answer within "
-                                    f"{settings.chroma_timeout:g}s ({_short(text)}); is it overloaded or "
+                                    f"{settings.store.chroma_timeout:g}s ({_short(text)}); is it overloaded or "
                                     "stopped? (RAG_CHROMA_TIMEOUT sets the limit, RAG_CHROMA_URL the server)")
         return StoreUnavailable(f"lost the Chroma server at {url} ({_short(text)}); is it still running? "
                                 "Restart it or check RAG_CHROMA_URL")
-    where = printable(str(settings.index_dir))
+    where = printable(str(settings.store.index_dir))
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return unwritable(settings, exc)
     low = str(exc).lower()

@@ -21,8 +21,8 @@ class ProviderError(RuntimeError):
 
 
 def make_embeddings(settings: Settings):
-    """The LangChain ``Embeddings`` named by ``settings.embedding``."""
-    if settings.embedding == "openai":
+    """The LangChain ``Embeddings`` named by ``settings.embeddings.provider``."""
+    if settings.embeddings.provider == "openai":
         try:
             from .remote_embeddings import OpenAIEmbeddings
         except ImportError as exc:
@@ -30,9 +30,9 @@ def make_embeddings(settings: Settings):
         return OpenAIEmbeddings.from_settings(settings)
     from .embeddings import HashEmbeddings, MiniLMOnnxEmbeddings
 
-    if settings.embedding == "hash":
+    if settings.embeddings.provider == "hash":
         return HashEmbeddings()
-    cores = settings.embedding_threads or available_cores()
+    cores = settings.embeddings.threads or available_cores()
     return MiniLMOnnxEmbeddings(threads=cores, bulk_sessions=cores)
 
 
@@ -48,11 +48,11 @@ def embedding_name(settings: Settings) -> str:
     """Name recorded in the index fingerprint (without loading the model). For
     a remote model it is the model name: a different model forces a rebuild,
     the same model behind another URL does not."""
-    if settings.embedding == "openai":
-        return f"openai:{settings.embedding_model}"
+    if settings.embeddings.provider == "openai":
+        return f"openai:{settings.embeddings.model}"
     # Literal names, so that fingerprinting imports no model code (a no-op `rag index` stays light);
     # test_embedding_name_is_the_models_own checks them against rag.embeddings.
-    return {"hash": "hash-256", "minilm-onnx": "all-MiniLM-L6-v2-onnx-int8"}[settings.embedding]
+    return {"hash": "hash-256", "minilm-onnx": "all-MiniLM-L6-v2-onnx-int8"}[settings.embeddings.provider]
 
 
 def make_chroma_client(settings: Settings, *, write: bool = False):
@@ -73,25 +73,25 @@ def make_chroma_client(settings: Settings, *, write: bool = False):
     from .health import forget_client, readable_path, store_error, unwritable, writable
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
+    if settings.store.chroma_url:
+        u = urlparse(settings.store.chroma_url)
         port = u.port or (443 if u.scheme == "https" else 8000)
         try:
             # chromadb's own session has no timeout (timeout=None, fixed in its code) and
             # talks to the server while it is built: check the server with a bounded request first.
-            _heartbeat(settings.chroma_url, settings.chroma_timeout)
+            _heartbeat(settings.store.chroma_url, settings.store.chroma_timeout)
             client = chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
                                          settings=chroma_settings)
-            _bound_session(client, settings.chroma_timeout)
+            _bound_session(client, settings.store.chroma_timeout)
             client.heartbeat()
         except Exception as exc:
             raise ProviderError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}: {exc}); "
+                f"cannot reach the Chroma server at {settings.store.chroma_url} ({type(exc).__name__}: {exc}); "
                 "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` or unset RAG_CHROMA_URL "
-                f"(requests wait at most RAG_CHROMA_TIMEOUT={settings.chroma_timeout:g}s)"
+                f"(requests wait at most RAG_CHROMA_TIMEOUT={settings.store.chroma_timeout:g}s)"
             ) from None
         return client
-    path = settings.index_dir
+    path = settings.store.index_dir
     if write:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -132,8 +132,8 @@ def _bound_session(client, timeout: float) -> None:
 
 
 def make_answerer(settings: Settings, embeddings):
-    """The answerer named by ``settings.answerer``."""
-    if settings.answerer == "openai":
+    """The answerer named by ``settings.answer.answerer``."""
+    if settings.answer.answerer == "openai":
         try:
             from .generation import OpenAIAnswerer
         except ImportError as exc:
@@ -141,7 +141,7 @@ def make_answerer(settings: Settings, embeddings):
                 f"the openai answerer needs langchain-openai and openai ({exc}): pip install -e ."
             ) from None
         return OpenAIAnswerer(settings, embeddings)
-    if settings.answerer == "top-chunk":
+    if settings.answer.answerer == "top-chunk":
         from .baseline import TopChunkAnswerer
 
         return TopChunkAnswerer(settings, embeddings)

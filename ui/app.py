@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not index_exists(settings):
-        print(f"No index at {settings.index_location} yet: indexing {settings.corpus_dir} first…",
+        print(f"No index at {settings.index_location} yet: indexing {settings.ingest.corpus_dir} first…",
               file=sys.stderr)
         print(build_index(settings).summary(), file=sys.stderr)
     serve(build_app(settings), args.host, args.port, auth=auth, settings=settings)

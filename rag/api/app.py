@@ -51,7 +51,7 @@ def model_ids(settings: Settings) -> tuple[str, ...]:
     >>> model_ids(Settings(llm_base_url="http://127.0.0.1:8080/v1"))
     ('rag', 'rag-extractive', 'rag-openai')
     """
-    configured = settings.answerer == "openai" or settings.llm_base_url or settings.llm_api_key
+    configured = settings.answer.answerer == "openai" or settings.llm.base_url or settings.llm.api_key
     return ("rag", "rag-extractive") + (("rag-openai",) if configured else ())
 
 
@@ -123,7 +123,7 @@ async def read_json(request) -> object:
 
 def index_status(settings: Settings) -> dict:
     """``{"present": bool, "chunks": int}`` without building anything."""
-    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+    if not settings.store.chroma_url and not (settings.store.index_dir / "chroma.sqlite3").exists():
         return {"present": False, "chunks": 0}
     collection = open_collection(make_chroma_client(settings), settings, create=False)
     count = collection.count() if collection is not None else 0
@@ -146,7 +146,7 @@ def reindex(settings: Settings) -> dict:
 
 def create_app(settings: Settings):
     """The FastAPI app over ``settings`` (served by :func:`start_in_thread` or ``rag serve``)."""
-    pool = WorkerPool(settings.serve_workers, settings.serve_queue)
+    pool = WorkerPool(settings.serve.workers, settings.serve.queue)
     models = model_ids(settings)
     started = int(time.time())
     indexing = threading.Event()
@@ -159,8 +159,8 @@ def create_app(settings: Settings):
     # No /docs: Swagger UI loads its scripts from a CDN, and this server makes no outbound calls.
     # The guard (rag.httpguard) runs before any route: Host names when there is no key (DNS
     # rebinding), cross-origin browser requests, JSON-only bodies (415), the body limit (413).
-    guard = Middleware(Guard, allowed_hosts=None if settings.api_key else
-                       loopback_hosts(settings.serve_host, settings.host_names),
+    guard = Middleware(Guard, allowed_hosts=None if settings.serve.api_key else
+                       loopback_hosts(settings.serve.host, settings.host_names),
                        body_limit=lambda path: MAX_BODY_BYTES)
     app = FastAPI(title="rag-citations", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
                   middleware=[guard])
@@ -194,13 +194,13 @@ def create_app(settings: Settings):
         return error_response(error_for(exc))
 
     def require_key(request: Request) -> None:
-        if not settings.api_key:
+        if not settings.serve.api_key:
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "missing API key: send the header 'Authorization: Bearer <key>'",
                            code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
+        if not hmac.compare_digest(token.strip().encode(), settings.serve.api_key.encode()):
             raise ApiError(401, "incorrect API key provided", code="invalid_api_key",
                            headers={"WWW-Authenticate": "Bearer"})
 
@@ -214,7 +214,7 @@ def create_app(settings: Settings):
             ref = _log_error(exc)
             index = {"present": False, "chunks": 0, "error": f"the index cannot be read ({ref})"}
         body = {"status": "ok" if index["present"] else "unavailable", "index": index,
-                "answerer": settings.answerer, "models": list(models), "indexing": indexing.is_set(),
+                "answerer": settings.answer.answerer, "models": list(models), "indexing": indexing.is_set(),
                 "pool": pool.stats()}
         return JSONResponse(body, status_code=200 if index["present"] else 503)
 
@@ -246,7 +246,7 @@ def create_app(settings: Settings):
     async def chat(request: Request):
         req = parse_chat_request(await read_json(request), models=models)
         try:
-            question = validate_question(req.question, settings.max_question_chars)
+            question = validate_question(req.question, settings.answer.max_question_chars)
         except ValueError as exc:
             raise ApiError(400, str(exc), param="messages", code="invalid_question") from None
         ask_settings = settings_for(req.model, settings)

@@ -31,7 +31,7 @@ def check_access(host: str, settings: Settings) -> None:
     >>> check_access("127.0.0.1", Settings())
     >>> check_access("0.0.0.0", Settings(api_key="k" * 16))
     """
-    if not is_loopback(host) and not settings.api_key:
+    if not is_loopback(host) and not settings.serve.api_key:
         raise SettingsError(
             f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
             "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
@@ -80,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         ("corpus_dir", args.corpus_dir), ("index_dir", args.index_dir), ("chroma_url", args.chroma_url),
         ("answerer", args.answerer)) if value is not None}
     settings = Settings.from_env(**overrides)
-    check_access(settings.serve_host, settings)  # before any slow start-up work
+    check_access(settings.serve.host, settings)  # before any slow start-up work
     summary = warm_up(settings)
     if summary:
         print(summary, file=sys.stderr)
     app = create_app(settings)
-    host = settings.serve_host
+    host = settings.serve.host
     shown = f"[{host}]" if ":" in host else host
-    print(f"OpenAI-compatible API on http://{shown}:{settings.serve_port}/v1 "
+    print(f"OpenAI-compatible API on http://{shown}:{settings.serve.port}/v1 "
           f"(models: {', '.join(model_ids(settings))}"
-          f"{'; key required' if settings.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
-    uvicorn.Server(server_config(app, host, settings.serve_port)).run()
+          f"{'; key required' if settings.serve.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
+    uvicorn.Server(server_config(app, host, settings.serve.port)).run()
     return 0
