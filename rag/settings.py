@@ -124,8 +124,7 @@ def _env_name(field: FieldInfo) -> str:
 class _Group(BaseModel):
     """One stage's settings: frozen, hashable; set by field name or by variable name."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True,
-                              validate_default=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
 
     def __init__(self, **values: Any) -> None:
         try:
