@@ -83,8 +83,8 @@ def phase_index(args: dict) -> dict:
     emb = make_embeddings(s)
     model_load = time.perf_counter() - t
     t = time.perf_counter()
-    docs, _ = load_corpus(s.corpus_dir)
-    chunks = split_documents(docs, s.chunk_size, s.chunk_overlap)
+    docs, _ = load_corpus(s.ingest.corpus_dir)
+    chunks = split_documents(docs, s.ingest.chunk_size, s.ingest.chunk_overlap)
     # The bare embedder's side: each chunk's search text embedded once, as a plain LangChain +
     # Chroma pipeline would (issue 16's yardstick). Indexing also gets its answer units' vectors
     # (pooled from the same forward pass), which the bare side does without.
@@ -125,7 +125,7 @@ def phase_index(args: dict) -> dict:
         # index_peak_rss_mb: build_index() alone (model loaded, corpus texts held by this benchmark);
         # peak_rss_mb: the whole process, raw embedding runs included.
         "index_peak_rss_mb": index_peak, "peak_rss_mb": peak_rss_mb(),
-        "disk_mb": None if s.chroma_url else disk_mb(s.index_dir),
+        "disk_mb": None if s.store.chroma_url else disk_mb(s.store.index_dir),
         "load_between": load_between,
     }
 
@@ -150,7 +150,7 @@ def phase_reindex(args: dict) -> dict:
     else:  # older versions read every file on every run
         r = build_index(s, progress=False)
     full = time.perf_counter() - t
-    target = sorted(p for p in Path(s.corpus_dir).rglob("*.md"))[len(r.files_added) // 2 or 0]
+    target = sorted(p for p in Path(s.ingest.corpus_dir).rglob("*.md"))[len(r.files_added) // 2 or 0]
     original = target.read_bytes()
     try:
         target.write_text(original.decode("utf-8") + "\n\nAn added closing paragraph about the harbour.\n",
@@ -178,10 +178,10 @@ def phase_reindex(args: dict) -> dict:
 
 def cli_index_times(s, runs: int) -> list[float]:
     """Wall time of ``rag index`` run ``runs`` times, each in a new process."""
-    env = {**os.environ, "RAG_CORPUS_DIR": str(s.corpus_dir), "RAG_INDEX_DIR": str(s.index_dir),
-           "RAG_EMBEDDING": s.embedding}
-    if s.chroma_url:
-        env["RAG_CHROMA_URL"] = s.chroma_url
+    env = {**os.environ, "RAG_CORPUS_DIR": str(s.ingest.corpus_dir), "RAG_INDEX_DIR": str(s.store.index_dir),
+           "RAG_EMBEDDING": s.embeddings.provider}
+    if s.store.chroma_url:
+        env["RAG_CHROMA_URL"] = s.store.chroma_url
     out = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -211,7 +211,7 @@ def phase_files(args: dict) -> dict:
     return {"files": len(first.files_added), "chunks": first.chunks_total, "index_s": index_s,
             "unchanged_s": inproc, "unchanged_median_s": statistics.median(inproc),
             "unchanged_cli_s": cli, "unchanged_cli_median_s": statistics.median(cli),
-            "disk_mb": disk_mb(s.index_dir), "peak_rss_mb": peak_rss_mb()}
+            "disk_mb": disk_mb(s.store.index_dir), "peak_rss_mb": peak_rss_mb()}
 
 
 def phase_ask(args: dict) -> dict:

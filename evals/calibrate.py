@@ -54,7 +54,7 @@ def collect(paths: list[Path]) -> tuple[list, list]:
             if mentions_target(q) or len(split_question(q)) > 1:
                 continue
             qv = loaded.embeddings.embed_query(q)
-            passages = retriever.search(q, settings.top_k, query_vector=qv)
+            passages = retriever.search(q, settings.retrieval.top_k, query_vector=qv)
             if answerer.unsupported_reason(q, passages, retriever):
                 continue
             scored = answerer.score_units(q, passages, retriever, qv)

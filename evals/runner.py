@@ -51,11 +51,11 @@ def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) ->
     folder keyed by the corpus path.
     """
     s = base
-    if suite.corpus is not None and suite.corpus.resolve() != base.corpus_dir.resolve():
+    if suite.corpus is not None and suite.corpus.resolve() != base.ingest.corpus_dir.resolve():
         key = hashlib.sha256(str(suite.corpus.resolve()).encode()).hexdigest()[:12]
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-citations"
         s = s.replace(corpus_dir=suite.corpus, index_dir=suite.index or cache / f"eval-index-{key}")
-        if s.chroma_url:
+        if s.store.chroma_url:
             s = s.replace(collection=f"eval-{key}")
     elif suite.index is not None:
         s = s.replace(index_dir=suite.index)
@@ -68,7 +68,7 @@ def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, p
     score the ``top-chunk`` baseline on the same cases (unless ``baseline`` is
     False). Returns the JSON-ready result (see evals/README.md "Results")."""
     result = _run(suite, settings, only, progress)
-    if baseline and settings.answerer != BASELINE:
+    if baseline and settings.answer.answerer != BASELINE:
         base = _run(suite, settings.replace(answerer=BASELINE), only, progress)
         result["baseline"] = {"answerer": BASELINE, "summary": base["summary"],
                               "by_category": base["by_category"]}
@@ -103,7 +103,7 @@ def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: boo
     def corpus_text(source: str) -> str | None:
         if source not in texts:
             try:
-                texts[source] = document_text(settings.corpus_dir / source, settings)
+                texts[source] = document_text(settings.ingest.corpus_dir / source, settings)
             except (OSError, ValueError):
                 texts[source] = None
         return texts[source]
@@ -126,8 +126,8 @@ def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: boo
     by_id = {c.id: c for c in cases}
     return {
         "schema": 1, "suite": suite.name, "suite_path": str(suite.path), "description": suite.description,
-        "corpus": str(settings.corpus_dir), "index": settings.index_location, "answerer": settings.answerer,
-        "top_k": settings.top_k, "started_at": started.isoformat(timespec="seconds"),
+        "corpus": str(settings.ingest.corpus_dir), "index": settings.index_location, "answerer": settings.answer.answerer,
+        "top_k": settings.retrieval.top_k, "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t_start, 2), "startup_seconds": round(startup, 2),
         "summary": summary, "by_category": categories, "thresholds": rows,
         "passed": all(r["ok"] is not False for r in rows),
@@ -179,7 +179,7 @@ def run(suites: list[Path], *, baseline: bool = True, answerer: str | None = Non
         given = {"answerer": answerer, "top_k": top_k, **overrides}
         base = Settings.from_env(**{k: v for k, v in given.items() if v is not None})
         suites = [load_suite(p) for p in suites or default_suites()]
-        corpora = {str((s.corpus or base.corpus_dir).resolve()) for s in suites}
+        corpora = {str((s.corpus or base.ingest.corpus_dir).resolve()) for s in suites}
         if index_dir and len(corpora) > 1:
             raise SuiteError("--index-dir holds one corpus, but these suites name different corpora: run them apart")
         out_dir = out or REPORTS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -142,7 +142,7 @@ class Engine:
         try:
             self._client = make_chroma_client(settings)
         except DamagedDatabase as exc:
-            if not writable(settings.index_dir):
+            if not writable(settings.store.index_dir):
                 raise
             log.warning("%s: rebuilding it", exc)
             build_index(settings, embeddings=loading.result())
@@ -157,7 +157,7 @@ class Engine:
     def ensure_index(self) -> None:
         if not index_exists(self.settings):
             log.warning("no index at %s: building it from %s first", self.settings.index_location,
-                        self.settings.corpus_dir)
+                        self.settings.ingest.corpus_dir)
             report = build_index(self.settings, embeddings=self.embeddings)
             log.warning("%s", report.summary())
 
@@ -170,7 +170,8 @@ class Engine:
                 if warning:
                     log.warning(warning)
                 self._retriever = Retriever(self.settings, self.embeddings, self._client,
-                                            UnitStore(self.settings.index_dir / UNIT_FILE, embedding_name(self.settings)))
+                                            UnitStore(self.settings.store.index_dir / UNIT_FILE,
+                                                      embedding_name(self.settings)))
             else:
                 self._retriever.refresh()
             return self._retriever
@@ -207,12 +208,12 @@ class Engine:
                    settings: Settings | None = None) -> Iterator[str | Answer]:
         """Yield text pieces as the answer is produced, then the final Answer."""
         settings = settings or self.settings
-        q = validate_question(question, settings.max_question_chars)
+        q = validate_question(question, settings.answer.max_question_chars)
         t0 = time.perf_counter()
         answerer = self.answerer(settings)
         query, rewrite, rewrite_warnings = self.rewrite(q, history, answerer)
-        plain = settings.answerer == "top-chunk"  # the yardstick: one search, top chunk, nothing else
-        if mentions_target(query) and settings.answerer == "openai":
+        plain = settings.answer.answerer == "top-chunk"  # the yardstick: one search, top chunk, nothing else
+        if mentions_target(query) and settings.answer.answerer == "openai":
             # "Which documents mention X?" is a scan of the whole corpus, not a top-k prompt.
             answerer = self.answerer(settings.replace(answerer="extractive"))
         retriever = self.retriever
@@ -227,7 +228,7 @@ class Engine:
             t = time.perf_counter()
             query_vector = self.embeddings.embed_query(query)
             timings["embed_query"] = time.perf_counter() - t
-            passages = retriever.search(query, settings.top_k, query_vector=query_vector, timings=timings)
+            passages = retriever.search(query, settings.retrieval.top_k, query_vector=query_vector, timings=timings)
             # 2 + 3. select evidence (or build the prompt) and answer
             t = time.perf_counter()
             answer = None
@@ -249,7 +250,8 @@ class Engine:
                 t = time.perf_counter()
                 part_vector = self.embeddings.embed_query(part)
                 timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t
-                part_passages = retriever.search(part, settings.top_k, query_vector=part_vector, timings=timings)
+                part_passages = retriever.search(part, settings.retrieval.top_k, query_vector=part_vector,
+                                                 timings=timings)
                 passages += [p for p in part_passages if p not in passages]
                 t = time.perf_counter()
                 # The parts share one answer's length.
@@ -274,7 +276,7 @@ class Engine:
             "query": query,
             "rewrite": rewrite,
             "parts": parts,
-            "answerer": settings.answerer,
+            "answerer": settings.answer.answerer,
             "retrieved": [{"chunk_id": p.chunk_id, "source": p.source, "start": p.start, "end": p.end,
                            "score": p.score, "dense": p.dense_score, "lexical": p.lexical_score}
                           for p in passages],
@@ -341,7 +343,7 @@ def ask(question: str, *, history: list | None = None, settings: Settings | None
     (False, 'We intend to continue our coordination ')
     """
     settings = settings or Settings.from_env()
-    q = validate_question(question, settings.max_question_chars)
+    q = validate_question(question, settings.answer.max_question_chars)
     return engine(settings).ask(q, history=history, settings=settings)
 
 
@@ -356,15 +358,13 @@ def ask_stream(question: str, *, history: list | None = None,
     ...     print(item if isinstance(item, str) else item.citations)
     """
     settings = settings or Settings.from_env()
-    q = validate_question(question, settings.max_question_chars)
+    q = validate_question(question, settings.answer.max_question_chars)
     yield from engine(settings).ask_stream(q, history=history, settings=settings)
 
 
-# Fields an Engine loads from; the others (answerer, top_k, ...) are per call.
-_LOADING_FIELDS = ("corpus_dir", "index_dir", "chroma_url", "chroma_timeout", "collection", "chunk_size",
-                   "chunk_overlap", "embedding", "embedding_threads", "embedding_model", "embedding_base_url",
-                   "embedding_api_key", "embedding_batch_size", "embedding_timeout", "embedding_max_retries")
-
-
+# What an Engine loads from: the store and embeddings groups, the corpus and its chunking; the
+# others (answerer, top_k, ...) are per call.
 def _loading_part(settings: Settings) -> Settings:
-    return Settings(**{f: getattr(settings, f) for f in _LOADING_FIELDS})
+    i = settings.ingest
+    return Settings(corpus_dir=i.corpus_dir, chunk_size=i.chunk_size, chunk_overlap=i.chunk_overlap,
+                    store=settings.store, embeddings=settings.embeddings)

@@ -23,8 +23,8 @@ __all__ = ["make_answerer", "make_embeddings", "embedding_name", "make_chroma_cl
 
 
 def make_answerer(settings: Settings, embeddings):
-    """The answerer named by ``settings.answerer`` (an :class:`rag.objects.Answerer`)."""
-    if settings.answerer == "openai":
+    """The answerer named by ``settings.answer.answerer`` (an :class:`rag.objects.Answerer`)."""
+    if settings.answer.answerer == "openai":
         try:
             from rag.generate import OpenAIAnswerer
         except ImportError as exc:
@@ -32,7 +32,7 @@ def make_answerer(settings: Settings, embeddings):
                 f"the openai answerer needs langchain-openai and openai ({exc}): pip install -e ."
             ) from None
         return OpenAIAnswerer(settings, embeddings)
-    if settings.answerer == "top-chunk":
+    if settings.answer.answerer == "top-chunk":
         from rag.answer import TopChunkAnswerer
 
         return TopChunkAnswerer(settings, embeddings)

@@ -72,7 +72,7 @@ def test_rag_openai_is_listed_and_streams_the_models_verified_answer(server, fak
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text.startswith("Tillerson traveled to Tokyo on March 16, 2017 [1].\n\nSources:\n[1] ")
     (citation,) = chunks[-1].model_extra["citations"]
-    assert document_text(settings.corpus_dir / citation["source"])[citation["start"]:citation["end"]] \
+    assert document_text(settings.ingest.corpus_dir / citation["source"])[citation["start"]:citation["end"]] \
         == citation["quote"]
     assert fake.requests and fake.requests[-1].headers["authorization"] == f"Bearer {KEY}"
 

@@ -361,4 +361,4 @@ def test_serve_settings_are_validated_and_the_key_never_shown(var, value):
     if var == "RAG_API_KEY":
         assert value not in str(err.value)
     s = Settings.from_env({"RAG_API_KEY": KEY, "RAG_SERVE_PORT": "9000"})
-    assert s.api_key == KEY and s.serve_port == 9000 and KEY not in repr(s)
+    assert s.serve.api_key == KEY and s.serve.port == 9000 and KEY not in repr(s)

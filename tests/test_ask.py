@@ -11,7 +11,7 @@ from rag.pipeline import rewrite_followup
 
 def assert_verbatim(answer: Answer, settings: Settings) -> None:
     for c in answer.citations:
-        text = document_text(settings.corpus_dir / c.source)
+        text = document_text(settings.ingest.corpus_dir / c.source)
         assert text[c.start:c.end] == c.quote, c
         assert f"[{c.marker}]" in answer.text
     assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
@@ -68,7 +68,7 @@ def test_out_of_corpus_questions_are_refused_without_citations(seeds_settings, q
 ])
 def test_which_documents_question_scans_the_whole_corpus(seeds_settings, question, word):
     a = ask(question, settings=seeds_settings)
-    expected = sorted(p.name for p in seeds_settings.corpus_dir.iterdir()
+    expected = sorted(p.name for p in seeds_settings.ingest.corpus_dir.iterdir()
                       if word in p.read_text(encoding="utf-8").lower())
     assert len(expected) >= 1
     assert sorted(c.source for c in a.citations) == expected

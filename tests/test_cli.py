@@ -219,7 +219,7 @@ def plugins(monkeypatch, tmp_path):
         "import click\nfrom rag.cli import corpus_options, settings_from\n\n"
         "@click.command(short_help='print the settings it gets')\n@corpus_options\n"
         "def command(**overrides):\n    s = settings_from(overrides)\n"
-        "    print(s.corpus_dir, s.index_dir, s.chroma_url)\n")
+        "    print(s.ingest.corpus_dir, s.store.index_dir, s.store.chroma_url)\n")
     (tmp_path / "needy_plugin.py").write_text("import no_such_dependency_here\n")
     (tmp_path / "picky_plugin.py").write_text(  # says itself what it needs, as rag/extras.py does
         "from rag.extras import require\nrequire('no_such_charts', 'charts', 'rag picky\\'s charts')\n")

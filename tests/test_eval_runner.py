@@ -89,7 +89,7 @@ def test_a_missed_threshold_exits_non_zero_and_compare_names_the_case(workspace,
 def test_run_suite_with_explicit_settings(workspace, tmp_path):
     suite = load_suite(workspace / "tiny.yaml")
     settings = settings_for(suite, Settings(), index_dir=tmp_path / "index")
-    assert settings.corpus_dir == (workspace / "docs").resolve() and settings.index_dir == tmp_path / "index"
+    assert settings.ingest.corpus_dir == (workspace / "docs").resolve() and settings.store.index_dir == tmp_path / "index"
     result = run_suite(suite, settings, only=["bridge"], progress=False)
     assert [c["id"] for c in result["cases"]] == ["bridge"] and result["cases"][0]["passed"]
     # Thresholds of categories the filter left out cannot be measured; they do not fail the run.

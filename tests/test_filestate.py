@@ -112,7 +112,7 @@ def test_store_changed_by_someone_else_means_every_file_is_read(settings, reads,
     collection.modify(metadata={**collection.metadata, "rag_generation": "someone-else"})  # ...and says so
     reads.clear()
     report = build_index(settings, progress=False)
-    assert sorted(reads) == sorted(c.name for c in settings.corpus_dir.iterdir())
+    assert sorted(reads) == sorted(c.name for c in settings.ingest.corpus_dir.iterdir())
     assert report.chunks_embedded == 1 and victim.id in {c.id for c in chunks_in(settings)}
 
 
@@ -161,7 +161,7 @@ def test_a_touched_index_is_checked_again(settings, settled, reads, monkeypatch)
     from rag.store import repair
 
     build_index(settings, progress=False)
-    db = settings.index_dir / "chroma.sqlite3"
+    db = settings.store.index_dir / "chroma.sqlite3"
     os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 10**9))
     calls = []
     real = repair.check_store
@@ -179,7 +179,8 @@ def test_a_no_op_rag_index_imports_neither_chroma_nor_numpy(settings, settled, t
     code = ("import sys; from rag.cli import main; rc = main(['index']); "
             "print('heavy:', sorted(m for m in ('chromadb', 'numpy', 'onnxruntime', 'langchain_core') "
             "if m in sys.modules)); sys.exit(rc)")
-    env = {**os.environ, "RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_INDEX_DIR": str(settings.index_dir),
+    env = {**os.environ, "RAG_CORPUS_DIR": str(settings.ingest.corpus_dir),
+           "RAG_INDEX_DIR": str(settings.store.index_dir),
            "RAG_EMBEDDING": "hash"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)

@@ -45,7 +45,7 @@ def test_answers_balance_quotes_but_citations_stay_verbatim(seeds_settings):
     assert a.text.startswith("“We intend to continue") and a.text.endswith("capabilities.” [1]")
     c = a.citations[0]
     assert not c.quote.startswith("“") and c.quote.endswith("capabilities.”")
-    assert document_text(seeds_settings.corpus_dir / c.source)[c.start:c.end] == c.quote
+    assert document_text(seeds_settings.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote
     assert _quote_depths_ok(a.text)
 
 
@@ -62,7 +62,7 @@ def test_an_answer_never_stops_at_a_lead_in_colon(seeds_settings, question, intr
     assert len(a.text) <= 400
     assert not a.text.rstrip().rstrip("[]0123456789 ").endswith(":"), a.text
     for c in a.citations:
-        assert document_text(seeds_settings.corpus_dir / c.source)[c.start:c.end] == c.quote
+        assert document_text(seeds_settings.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote
     assert [c.marker for c in a.citations] == list(range(1, len(a.citations) + 1))
     assert _quote_depths_ok(a.text)
 
@@ -100,7 +100,7 @@ def test_example_questions_are_answered_by_the_corpus(seeds_settings):
         a = ask(q, settings=seeds_settings)
         assert not a.refused and a.citations, q
         assert not re.match(r"What is said about|Which documents mention", q), q
-    assert example_questions(seeds_settings.replace(index_dir=seeds_settings.index_dir / "none"), 3) == []
+    assert example_questions(seeds_settings.replace(index_dir=seeds_settings.store.index_dir / "none"), 3) == []
 
 
 def test_example_questions_over_documentation_are_questions_a_person_would_ask(tmp_path):

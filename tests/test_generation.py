@@ -44,7 +44,7 @@ def check_citations(answer: Answer, settings: Settings) -> None:
     """The contract: verbatim quotes at their offsets, dense markers in order of
     appearance, every marker in the text backed by a citation."""
     for c in answer.citations:
-        assert document_text(settings.corpus_dir / c.source)[c.start:c.end] == c.quote, c
+        assert document_text(settings.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote, c
     markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
     assert sorted(set(markers)) == [c.marker for c in answer.citations]
     assert list(dict.fromkeys(markers)) == list(range(1, len(answer.citations) + 1))

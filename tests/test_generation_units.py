@@ -226,7 +226,7 @@ def test_builder_recognises_a_refusal(passages):
 # -- settings and secrets -----------------------------------------------------------------
 
 def test_max_tokens_setting_is_read_and_validated():
-    assert Settings.from_env({"RAG_LLM_MAX_TOKENS": "64"}).llm_max_tokens == 64
+    assert Settings.from_env({"RAG_LLM_MAX_TOKENS": "64"}).llm.max_tokens == 64
     with pytest.raises(SettingsError, match="RAG_LLM_MAX_TOKENS"):
         Settings.from_env({"RAG_LLM_MAX_TOKENS": "3"})
 

@@ -55,7 +55,7 @@ def test_first_run_then_unchanged_corpus_embeds_nothing(settings, embeddings):
     second = build_index(settings, embeddings=again, progress=False)
     assert second.chunks_embedded == 0 and again.texts == 0
     assert second.files_unchanged == 5 and not (second.files_added or second.files_updated)
-    assert (settings.index_dir / "manifest.json").exists()
+    assert (settings.store.index_dir / "manifest.json").exists()
 
 
 def test_editing_one_file_reembeds_only_its_chunks(settings, embeddings, corpus):
@@ -143,7 +143,7 @@ def test_unit_vectors_are_embedded_by_the_first_question_kept_and_dropped_with_t
     from rag.retrieval.retriever import Retriever
 
     build_index(settings, progress=False)
-    store = UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
+    store = UnitStore(settings.store.index_dir / UNIT_FILE, embedding_name(settings))
     ids = {c.id for c in chunks_in(settings)}
     assert store.chunk_ids() == set()  # indexing embedded chunk texts only
     calls = []

@@ -45,7 +45,7 @@ def test_documents_carry_source_offsets_chunk_id_and_score(seeds_settings):
     for d in docs:
         assert set(d.metadata) >= {"source", "start", "end", "chunk_id", "score"}
         assert d.metadata.get("heading_path", "x")  # present only when non-empty
-        text = document_text(seeds_settings.corpus_dir / d.metadata["source"])
+        text = document_text(seeds_settings.ingest.corpus_dir / d.metadata["source"])
         assert text[d.metadata["start"]:d.metadata["end"]] == d.page_content
         assert d.id == d.metadata["chunk_id"]
     scores = [d.metadata["score"] for d in docs]
@@ -84,7 +84,7 @@ def test_passage_document_copies_every_field():
 
 def test_retriever_returns_what_ask_retrieved(seeds_settings):
     answer = ask(QUESTION, settings=seeds_settings)
-    docs = as_retriever(seeds_settings).invoke(QUESTION)  # k defaults to settings.top_k, as in ask()
+    docs = as_retriever(seeds_settings).invoke(QUESTION)  # k defaults to settings.retrieval.top_k, as in ask()
     assert [d.metadata["chunk_id"] for d in docs] == [p.chunk_id for p in answer.passages]
 
 

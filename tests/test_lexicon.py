@@ -34,7 +34,7 @@ def collection_state(settings):
 
 def saved_lexicon(settings):
     generation, fp, docs = collection_state(settings)
-    return Lexicon.load(settings.index_dir, settings.collection, generation, fp), docs
+    return Lexicon.load(settings.store.index_dir, settings.store.collection, generation, fp), docs
 
 
 def assert_matches(lex, docs):
@@ -79,7 +79,7 @@ def test_a_deleted_lexicon_is_rebuilt_from_the_store_and_answers_are_unchanged(s
     build_index(settings, progress=False)
     q = "Which documents mention the Senkaku Islands?"
     before = ask(q, settings=settings)
-    shutil.rmtree(folder(settings.index_dir, settings.collection))
+    shutil.rmtree(folder(settings.store.index_dir, settings.store.collection))
     engine_for.cache_clear()  # as a new process would: nothing loaded
     after = ask(q, settings=settings)
     assert after.text == before.text and not after.refused
@@ -89,8 +89,8 @@ def test_a_deleted_lexicon_is_rebuilt_from_the_store_and_answers_are_unchanged(s
 
 def test_a_stale_lexicon_is_not_trusted(settings, corpus):
     build_index(settings, progress=False)
-    old = folder(settings.index_dir, settings.collection)
-    keep = settings.index_dir.parent / "old-lexicon"
+    old = folder(settings.store.index_dir, settings.store.collection)
+    keep = settings.store.index_dir.parent / "old-lexicon"
     shutil.copytree(old, keep)
     (corpus / "new.txt").write_text("The quuxbarian protocol governs the new port.\n", encoding="utf-8")
     build_index(settings, progress=False)
@@ -124,7 +124,7 @@ def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settin
     from rag.store.health import index_lock
 
     build_index(settings, progress=False)
-    shutil.rmtree(folder(settings.index_dir, settings.collection))
+    shutil.rmtree(folder(settings.store.index_dir, settings.store.collection))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch))
@@ -132,7 +132,7 @@ def test_while_rag_index_holds_the_lock_a_reader_builds_a_private_lexicon(settin
         retriever = Retriever(settings, make_embeddings(settings), make_chroma_client(settings))
         hits = retriever.search("Senkaku Islands", k=3)
     assert hits and all(h.text for h in hits)
-    assert not folder(settings.index_dir, settings.collection).exists()  # left to the indexer
+    assert not folder(settings.store.index_dir, settings.store.collection).exists()  # left to the indexer
     assert list(scratch.iterdir()) == []  # the private copy is not left behind
 
 
@@ -147,7 +147,7 @@ def test_the_lexicon_is_committed_before_readers_see_the_new_generation(settings
 
     def spy(collection, **values):
         if "rag_generation" in values:
-            seen.append(Lexicon.is_current(settings.index_dir, settings.collection, values["rag_generation"],
+            seen.append(Lexicon.is_current(settings.store.index_dir, settings.store.collection, values["rag_generation"],
                                            values["rag_fingerprint"]))
         real(collection, **values)
 

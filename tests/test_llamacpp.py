@@ -66,7 +66,7 @@ def assert_verified(answer: Answer, settings: Settings, question: str) -> None:
     by_marker = {c.marker: c for c in answer.citations}
     assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
-        assert document_text(settings.corpus_dir / c.source)[c.start:c.end] == c.quote, c
+        assert document_text(settings.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote, c
     for s, e in claim_spans(answer.text):
         sentence = answer.text[s:e]
         for n in {int(m) for m in MARKER.findall(sentence)}:

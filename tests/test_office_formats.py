@@ -138,13 +138,13 @@ def test_each_files_facts_are_answered_with_a_verbatim_citation(indexed, source,
     assert not a.refused, a.text
     assert any(c.source == source and fact in c.quote for c in a.citations), (a.text, a.citations)
     for c in a.citations:
-        assert document_text(s.corpus_dir / c.source, s)[c.start:c.end] == c.quote
+        assert document_text(s.ingest.corpus_dir / c.source, s)[c.start:c.end] == c.quote
 
 
 @pytest.mark.slow
 def test_the_folder_indexes_every_file_and_names_what_it_left_out(indexed):
     s, report = indexed
-    assert sorted(report.files_added) == sorted(p.name for p in s.corpus_dir.iterdir())
+    assert sorted(report.files_added) == sorted(p.name for p in s.ingest.corpus_dir.iterdir())
     assert [x.source for x in report.skipped] == ["notice.eml#photos.zip"]
     assert "    unsupported attachment type .zip (1): notice.eml#photos.zip" in report.summary()
     again = build_index(s, progress=False)  # nothing changed: nothing read, the skip still reported

@@ -196,7 +196,7 @@ def test_settings_for_remote_embeddings():
     s = Settings.from_env({"RAG_EMBEDDING": "openai", "RAG_EMBEDDING_MODEL": "bge-small",
                            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-x",
                            "RAG_EMBEDDING_BATCH_SIZE": "128"})
-    assert (s.embedding, s.embedding_model, s.embedding_base_url, s.embedding_batch_size) == \
+    assert (s.embeddings.provider, s.embeddings.model, s.embeddings.base_url, s.embeddings.batch_size) == \
         ("openai", "bge-small", "http://127.0.0.1:9/v1", 128)
     assert "sk-x" not in repr(s)
     for var, value in [("RAG_EMBEDDING_BATCH_SIZE", "0"), ("RAG_EMBEDDING_BASE_URL", "nope"),

@@ -86,7 +86,7 @@ def test_upload_named_with_traversal_lands_inside_the_corpus_and_is_indexed(inde
     outside_before = tree(tmp_path)
     change = Corpus(indexed).add([(src, "../../x.txt"), (src, "..\\..\\y.txt")])
     assert change.added == ["x.txt", "y.txt"] and not change.errors
-    index = indexed.index_dir.relative_to(tmp_path).as_posix() + "/"
+    index = indexed.store.index_dir.relative_to(tmp_path).as_posix() + "/"
     # The index writes new files of its own (lexicon segments); the upload nothing but its two files.
     new = {p for p in tree(tmp_path) - outside_before if not p.startswith(index)}
     assert new == {"corpus/x.txt", "corpus/y.txt"}, new  # nothing anywhere else
@@ -96,7 +96,7 @@ def test_upload_named_with_traversal_lands_inside_the_corpus_and_is_indexed(inde
 
 def test_bad_files_are_refused_with_a_reason_and_change_nothing(indexed, tmp_path):
     corpus = Corpus(indexed, max_bytes=10_000)
-    before = {p: p.read_bytes() for p in indexed.corpus_dir.iterdir()}
+    before = {p: p.read_bytes() for p in indexed.ingest.corpus_dir.iterdir()}
     files_before = indexed_files(indexed)
     fake_pdf = tmp_path / "fake.pdf"
     fake_pdf.write_bytes(b"%PDF-1.4 this is not really a pdf")
@@ -114,7 +114,7 @@ def test_bad_files_are_refused_with_a_reason_and_change_nothing(indexed, tmp_pat
     assert "bin.txt: cannot read it (binary file" in reasons
     assert "big.txt: too large" in reasons and "empty.md: no text" in reasons
     assert "unsupported file type" in reasons
-    assert {p: p.read_bytes() for p in indexed.corpus_dir.iterdir()} == before
+    assert {p: p.read_bytes() for p in indexed.ingest.corpus_dir.iterdir()} == before
     assert indexed_files(indexed) == files_before
 
 
@@ -124,11 +124,11 @@ def test_a_good_file_is_added_while_a_bad_one_beside_it_is_reported(indexed, tmp
     bad.write_bytes(b"\xff\xfe\x00broken")
     change = Corpus(indexed).add([(good, "good.md"), (bad, "bad.txt")])
     assert change.added == ["good.md"] and len(change.errors) == 1 and "bad.txt" in change.errors[0]
-    assert not (indexed.corpus_dir / "bad.txt").exists()
+    assert not (indexed.ingest.corpus_dir / "bad.txt").exists()
 
 
 def test_failed_indexing_rolls_the_corpus_back(indexed, tmp_path, monkeypatch):
-    target = indexed.corpus_dir / "004_5dafd41b89f38992.txt"
+    target = indexed.ingest.corpus_dir / "004_5dafd41b89f38992.txt"
     target.chmod(0o644)
     original = target.read_bytes()
     new = tmp_path / "new.txt"
@@ -141,19 +141,19 @@ def test_failed_indexing_rolls_the_corpus_back(indexed, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         Corpus(indexed).add([(new, target.name), (new, "brand-new.txt")])
     assert target.read_bytes() == original
-    assert not (indexed.corpus_dir / "brand-new.txt").exists()
-    assert not [p for p in indexed.corpus_dir.iterdir() if p.name.startswith(".")]
+    assert not (indexed.ingest.corpus_dir / "brand-new.txt").exists()
+    assert not [p for p in indexed.ingest.corpus_dir.iterdir() if p.name.startswith(".")]
 
 
 def test_remove_moves_the_file_to_the_trash_and_restore_brings_it_back(indexed):
     corpus = Corpus(indexed)
     name = "001_0df1e04c0dd6828e.txt"
-    original = (indexed.corpus_dir / name).read_bytes()
+    original = (indexed.ingest.corpus_dir / name).read_bytes()
     report, entry = corpus.remove(name)
     assert report.files_removed == [name] and report.chunks_removed > 0
-    assert name not in indexed_files(indexed) and not (indexed.corpus_dir / name).exists()
+    assert name not in indexed_files(indexed) and not (indexed.ingest.corpus_dir / name).exists()
     # Nothing the user owns is deleted: the file waits in the trash, inside the index folder.
-    assert (indexed.index_dir / "trash" / entry.id / "item").read_bytes() == original
+    assert (indexed.store.index_dir / "trash" / entry.id / "item").read_bytes() == original
     assert [e.name for e in corpus.trash.entries()] == [name]
     for bad in ("../index/chroma.sqlite3", "/etc/passwd", name):
         with pytest.raises(UploadError):
@@ -162,7 +162,7 @@ def test_remove_moves_the_file_to_the_trash_and_restore_brings_it_back(indexed):
     assert len(rows) == 4 and all(r[3] == "indexed" for r in rows)
 
     report, back = corpus.restore(entry.id)
-    assert back.name == name and (indexed.corpus_dir / name).read_bytes() == original
+    assert back.name == name and (indexed.ingest.corpus_dir / name).read_bytes() == original
     assert name in indexed_files(indexed) and report.files_added == [name]
     assert corpus.trash.entries() == []
     with pytest.raises(UploadError, match="no longer in the trash"):
@@ -178,17 +178,17 @@ def test_restore_refuses_to_overwrite_a_file_of_the_same_name(indexed, tmp_path)
     corpus.add([(new, name)])
     with pytest.raises(UploadError, match="has a file of that name again"):
         corpus.restore(entry.id)
-    assert (indexed.corpus_dir / name).read_text() == "A new file that took the old name.\n"
+    assert (indexed.ingest.corpus_dir / name).read_text() == "A new file that took the old name.\n"
 
 
 def test_replacing_a_file_by_upload_keeps_the_old_version_in_the_trash(indexed, tmp_path):
     name = "004_5dafd41b89f38992.txt"
-    old = (indexed.corpus_dir / name).read_bytes()
+    old = (indexed.ingest.corpus_dir / name).read_bytes()
     new = tmp_path / "new.txt"
     new.write_text("Replacement text about Hillary Clinton.\n")
     change = Corpus(indexed).add([(new, name)])
     assert change.added == [name] and [e.name for e in change.replaced] == [name]
-    assert (indexed.index_dir / "trash" / change.replaced[0].id / "item").read_bytes() == old
+    assert (indexed.store.index_dir / "trash" / change.replaced[0].id / "item").read_bytes() == old
 
 
 def test_a_failed_removal_leaves_the_file_in_place(indexed, monkeypatch):
@@ -200,7 +200,7 @@ def test_a_failed_removal_leaves_the_file_in_place(indexed, monkeypatch):
     monkeypatch.setattr("ui.corpus.build_index", broken)
     with pytest.raises(RuntimeError):
         Corpus(indexed).remove(name)
-    assert (indexed.corpus_dir / name).exists() and Corpus(indexed).trash.entries() == []
+    assert (indexed.ingest.corpus_dir / name).exists() and Corpus(indexed).trash.entries() == []
 
 
 def test_viewer_highlights_the_exact_quote_and_escapes_markup(tmp_path):
@@ -285,11 +285,12 @@ def test_question_limits_and_errors_never_show_server_paths(indexed):
     h = Handlers(indexed, Corpus(indexed))
     assert "limit is 2,000" in h.question_problem("x" * 2001) and h.question_problem("  ") is not None
     assert h.question_problem("Who came?") is None
-    msg = public_message(f"no index at {indexed.index_dir}; run rag index", known_paths(indexed))
-    assert str(indexed.index_dir) not in msg and "the index folder" in msg
+    msg = public_message(f"no index at {indexed.store.index_dir}; run rag index", known_paths(indexed))
+    assert str(indexed.store.index_dir) not in msg and "the index folder" in msg
     assert public_message("cannot read /home/ana/secret/notes.txt") == "cannot read …/notes.txt"
     panel = h.in_use_html()
-    assert str(indexed.index_dir) not in panel and str(indexed.corpus_dir) not in panel and "corpus/" in panel
+    assert str(indexed.store.index_dir) not in panel and str(indexed.ingest.corpus_dir) not in panel
+    assert "corpus/" in panel
 
 
 def test_feedback_is_appended_as_jsonl_next_to_the_index(tmp_path):

@@ -91,7 +91,7 @@ def test_inline_citation_opens_the_highlighted_quote_and_copy_is_plain_text(page
     mark.wait_for(timeout=20_000)
     expected = ask(QUESTION, settings=app_settings)
     c = expected.citations[0]
-    assert mark.inner_text() == document_text(app_settings.corpus_dir / c.source)[c.start:c.end]
+    assert mark.inner_text() == document_text(app_settings.ingest.corpus_dir / c.source)[c.start:c.end]
     page.wait_for_function(  # in view, inside the viewer's box, and focused for the keyboard
         """() => { const m = document.querySelector('#rag-viewer mark.rag-hit');
                    const d = m.closest('.rag-doc').getBoundingClientRect(), r = m.getBoundingClientRect();
@@ -281,7 +281,7 @@ def test_document_markup_is_shown_as_text_and_nothing_leaves_the_host(pages, ser
         assert page.evaluate("() => window.pwned") is None
         assert name in page.locator("#rag-viewer .rag-viewer-head").inner_text()  # the cleaned name, as text
         markup = page.content()
-        for path in (app_settings.corpus_dir, app_settings.index_dir, REPO):
+        for path in (app_settings.ingest.corpus_dir, app_settings.store.index_dir, REPO):
             assert str(path) not in markup, f"the page shows the server path {path}"
         assert p.outside == [], f"the page made outbound requests: {p.outside}"
         # And were markup ever to slip through, the policy would stop the fetch.
@@ -344,15 +344,16 @@ def test_corpus_tab_checks_before_upload_asks_before_removing_undoes_and_follows
     dropdown.press("Enter")
     p.press(page.locator("#rag-remove-btn"))
     page.locator("#rag-confirm-yes").wait_for(state="visible", timeout=10_000)
-    assert name in page.locator("#rag-confirm").first.inner_text() and (app_settings.corpus_dir / name).exists()  # asked first
+    assert name in page.locator("#rag-confirm").first.inner_text()  # asked first
+    assert (app_settings.ingest.corpus_dir / name).exists()
     p.press(page.locator("#rag-confirm-yes"))
     page.locator("#rag-corpus-status", has_text="Moved to the trash").wait_for(timeout=60_000)
-    assert not (app_settings.corpus_dir / name).exists()
+    assert not (app_settings.ingest.corpus_dir / name).exists()
     page.wait_for_function("n => ![...document.querySelectorAll('#rag-files tbody tr')].some(r => "
                            "r.innerText.includes(n))", arg=name, timeout=10_000)
     p.press(page.locator("#rag-undo"))
     page.locator("#rag-corpus-status", has_text="Restored").wait_for(timeout=60_000)
-    assert (app_settings.corpus_dir / name).exists()
+    assert (app_settings.ingest.corpus_dir / name).exists()
 
     # Another session adds a file: this open page lists it without any click.
     other = tmp_path / "other-session.txt"
@@ -430,7 +431,7 @@ def test_the_sign_in_page_holds_nothing_of_the_corpus_until_sign_in(browser, app
                 bodies.append(r.body().decode("utf-8", "replace"))
             except Exception:  # a redirect or a streamed response has no body to read
                 pass
-        names = [p.name for p in app_settings.corpus_dir.iterdir()]
+        names = [p.name for p in app_settings.ingest.corpus_dir.iterdir()]
         assert len(bodies) > 3 and not any(n in b for n in names for b in bodies)
         page.locator("input[type=text]").fill("alice")
         page.locator("input[type=password]").fill("pw-1717")

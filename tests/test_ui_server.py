@@ -95,7 +95,7 @@ def test_gradio_client_gets_a_cited_answer(server, app_settings):
     answer = text_of(messages[-1])
     assert "2270" in answer and "2231" in answer and "[1]" in answer
     cite = details["citations"][0]
-    assert document_text(app_settings.corpus_dir / cite["source"])[cite["start"]:cite["end"]] == cite["quote"]
+    assert document_text(app_settings.ingest.corpus_dir / cite["source"])[cite["start"]:cite["end"]] == cite["quote"]
     assert details["refused"] is False and details["trace"]["retrieved"]
 
 
@@ -141,10 +141,10 @@ def test_upload_with_traversal_name_stays_in_corpus_is_indexed_and_cited(server,
     c = client(server)
     status, _, files, _, _, _ = c.predict([handle_file("../../x.txt")], api_name="/upload")
     assert "Added:</b> <code>x.txt</code>" in status, status
-    assert (app_settings.corpus_dir / "x.txt").is_file()
+    assert (app_settings.ingest.corpus_dir / "x.txt").is_file()
     new = {p for p in tmp_path.parent.rglob("*")
-           if p not in before and not p.is_relative_to(app_settings.index_dir)}
-    assert new == {app_settings.corpus_dir / "x.txt"}, new  # nothing written anywhere else
+           if p not in before and not p.is_relative_to(app_settings.store.index_dir)}
+    assert new == {app_settings.ingest.corpus_dir / "x.txt"}, new  # nothing written anywhere else
     assert "x.txt" in indexed_files(app_settings) and ["x.txt", "txt", "68 B", "indexed"] in files["data"]
 
     messages, details = ask(c, "Who approved the yak treaty?")
@@ -153,9 +153,9 @@ def test_upload_with_traversal_name_stays_in_corpus_is_indexed_and_cited(server,
     # /remove accepts any current file, also one added after the app started.
     status, _, _, trash, _ = c.predict("x.txt", api_name="/remove")
     assert "Moved to the trash:</b> <code>x.txt</code>" in status and "x.txt" not in indexed_files(app_settings)
-    assert not (app_settings.corpus_dir / "x.txt").exists()
+    assert not (app_settings.ingest.corpus_dir / "x.txt").exists()
     entry = trash["value"] if isinstance(trash, dict) else trash
-    assert (app_settings.index_dir / "trash" / entry / "item").is_file()
+    assert (app_settings.store.index_dir / "trash" / entry / "item").is_file()
     status, *_ = c.predict(entry, api_name="/restore")
     assert "Restored:</b> <code>x.txt</code>" in status and "x.txt" in indexed_files(app_settings)
     status, *_ = c.predict("x.txt", api_name="/remove")
@@ -167,10 +167,10 @@ def test_bad_upload_gives_a_clear_error_and_touches_nothing(server, app_settings
 
     bad = tmp_path / "report.pdf"
     bad.write_bytes(b"%PDF-1.7 truncated garbage")
-    before = sorted(p.name for p in app_settings.corpus_dir.iterdir())
+    before = sorted(p.name for p in app_settings.ingest.corpus_dir.iterdir())
     status, *_ = client(server).predict([handle_file(str(bad))], api_name="/upload")
     assert "Refused:</b> report.pdf: cannot read it (unreadable PDF" in status
-    assert sorted(p.name for p in app_settings.corpus_dir.iterdir()) == before
+    assert sorted(p.name for p in app_settings.ingest.corpus_dir.iterdir()) == before
 
 
 def test_office_files_and_mail_upload_are_indexed_and_cited_and_a_zip_bomb_is_refused(server, app_settings,
@@ -189,7 +189,7 @@ def test_office_files_and_mail_upload_are_indexed_and_cited_and_a_zip_bomb_is_re
     status, _, files, _, _, _ = c.predict([handle_file(str(f)) for f in uploads], api_name="/upload")
     assert "<code>notice.eml</code>" in status and "<code>revenue.xlsx</code>" in status, status
     assert "bomb.docx: cannot read it (unpacks to" in status and "a zip bomb? not read" in status
-    assert not (app_settings.corpus_dir / "bomb.docx").exists()
+    assert not (app_settings.ingest.corpus_dir / "bomb.docx").exists()
     rows = {r[0]: r for r in files["data"]}
     assert rows["notice.eml"][1:2] == ["eml"] and rows["notice.eml"][3] == "indexed"
     assert rows["revenue.xlsx"][3] == "indexed"
@@ -199,8 +199,8 @@ def test_office_files_and_mail_upload_are_indexed_and_cited_and_a_zip_bomb_is_re
     cites = [x for x in details["citations"] if x["source"] == "notice.eml#samples.pdf"]
     assert any("12 percent clay" in x["quote"] for x in cites), text_of(messages[-1])
     cite = next(x for x in cites if "12 percent clay" in x["quote"])
-    assert document_text(app_settings.corpus_dir / cite["source"])[cite["start"]:cite["end"]] == cite["quote"]
-    view = source_view_html(app_settings.corpus_dir, Citation(**cite), "", 0, app_settings)
+    assert document_text(app_settings.ingest.corpus_dir / cite["source"])[cite["start"]:cite["end"]] == cite["quote"]
+    view = source_view_html(app_settings.ingest.corpus_dir, Citation(**cite), "", 0, app_settings)
     assert f'data-rag-hit="{cite["marker"]}">{html.escape(cite["quote"])}</mark>' in view
     for name in ("notice.eml", "revenue.xlsx"):  # leave the corpus as the other tests expect it
         status, *_ = c.predict(name, api_name="/remove")

@@ -147,7 +147,7 @@ def run(host: str | None = None, port: str | int | None = None, **overrides) -> 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not index_exists(settings):
-        print(f"No index at {settings.index_location} yet: indexing {settings.corpus_dir} first…",
+        print(f"No index at {settings.index_location} yet: indexing {settings.ingest.corpus_dir} first…",
               file=sys.stderr)
         print(build_index(settings).summary(), file=sys.stderr)
     serve(build_app(settings), host, port, auth=auth, settings=settings)

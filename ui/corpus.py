@@ -73,9 +73,9 @@ class Corpus:
 
     def __init__(self, settings: Settings, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
         self.settings = settings
-        self.root = Path(settings.corpus_dir)
+        self.root = Path(settings.ingest.corpus_dir)
         self.max_bytes = max_bytes
-        self.trash = Trash(Path(settings.index_dir) / TRASH_DIR)
+        self.trash = Trash(Path(settings.store.index_dir) / TRASH_DIR)
         self._lock = threading.Lock()
 
     def files(self) -> list[list[str]]:

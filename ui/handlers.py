@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def model_configured(settings: Settings) -> bool:
     """True when an OpenAI-compatible model is configured (URL or key)."""
-    return bool(settings.llm_base_url or settings.llm_api_key)
+    return bool(settings.llm.base_url or settings.llm.api_key)
 
 
 def details(turn: Turn | None) -> dict:
@@ -88,7 +88,7 @@ class Handlers:
 
     def question_problem(self, question: str) -> str | None:
         """Why ``question`` cannot be asked, or None."""
-        limit = self.settings.max_question_chars
+        limit = self.settings.answer.max_question_chars
         if not question.strip():
             return "Type a question about the corpus first."
         if len(question.strip()) > limit:
@@ -105,13 +105,13 @@ class Handlers:
             yield _out(question=question, notice=notice_html(problem), chatbot=conv.messages(), conv=conv)
             return
         q = question.strip()
-        settings = self.settings.replace(answerer=answerer or self.settings.answerer, top_k=int(top_k))
+        settings = self.settings.replace(answerer=answerer or self.settings.answer.answerer, top_k=int(top_k))
         if not conv.turns:
             # gr.State copies its initial value into every session, id included: a
             # conversation gets its own id when it starts, so two tabs never share one.
             conv.id, conv.created = new_id(), time.time()
         history = conv.history()  # before this turn is added
-        turn = Turn(q, answerer=settings.answerer, top_k=settings.top_k)
+        turn = Turn(q, answerer=settings.answer.answerer, top_k=settings.retrieval.top_k)
         conv.turns.append(turn)
         conv.selected = len(conv.turns) - 1
         yield _out(question="", notice="", chatbot=conv.messages(live=True), conv=conv,
@@ -196,7 +196,7 @@ class Handlers:
         conv.selected = turn_index
         panels = self._panels(turn_index, turn)
         try:
-            panels["viewer"] = source_view_html(self.settings.corpus_dir, c, heading_for(a, c), turn_index,
+            panels["viewer"] = source_view_html(self.settings.ingest.corpus_dir, c, heading_for(a, c), turn_index,
                                                   self.settings)
         except Exception as exc:  # noqa: BLE001 - the answer and the other panels stay usable
             log.exception("the source viewer failed for %s", c.source)
@@ -229,7 +229,7 @@ class Handlers:
             return
         rating = {True: "up", False: "down"}.get(evt.liked, str(evt.liked or "cleared"))
         session = getattr(request, "session_hash", None) if request else None
-        store_feedback(self.settings.index_dir, feedback_record(conv.turns[i], rating, session))
+        store_feedback(self.settings.store.index_dir, feedback_record(conv.turns[i], rating, session))
         gr.Info("Thanks, your feedback was saved.")
 
     def _save(self, conv: Conversation) -> str:
@@ -285,14 +285,14 @@ class Handlers:
     def in_use_html(self, answerer: str | None = None, top_k: float | None = None) -> str:
         """What is in use: answerer, embedding model, index, corpus size (no server paths)."""
         s = self.settings
-        name = answerer or s.answerer
-        model = f"model {s.llm_model}" if name == "openai" else "extractive (verbatim quotes, no model)"
+        name = answerer or s.answer.answerer
+        model = f"model {s.llm.model}" if name == "openai" else "extractive (verbatim quotes, no model)"
         try:
             files = len(indexed_files(s))
         except Exception as exc:  # an unreachable Chroma server must not break the page
             files = f"unavailable ({type(exc).__name__})"
         index, corpus = public_location(s)
-        rows = [("Answerer", model), ("Top-k", int(top_k or s.top_k)), ("Embedding", embedding_name(s)),
+        rows = [("Answerer", model), ("Top-k", int(top_k or s.retrieval.top_k)), ("Embedding", embedding_name(s)),
                 ("Index", index), ("Corpus", corpus), ("Indexed files", files)]
         return '<dl class="rag-kv">' + "".join(
             f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows) + "</dl>"

@@ -126,8 +126,8 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
 def _sidebar(settings: Settings) -> SimpleNamespace:
     choices = [("Extractive — quotes, no model (offline)", "extractive")]
     if model_configured(settings):
-        choices.append((f"Model — {settings.llm_model} (OpenAI-compatible)", "openai"))
-    value = settings.answerer if settings.answerer in [v for _, v in choices] else "extractive"
+        choices.append((f"Model — {settings.llm.model} (OpenAI-compatible)", "openai"))
+    value = settings.answer.answerer if settings.answer.answerer in [v for _, v in choices] else "extractive"
     # Closed at first, so it never covers a phone's chat; the page script opens it on wide screens.
     with gr.Sidebar(label="Conversations and settings", open=False, width=300, elem_id="rag-sidebar"):
         new = gr.Button("New conversation", variant="primary", size="sm", elem_id="rag-new")
@@ -139,7 +139,7 @@ def _sidebar(settings: Settings) -> SimpleNamespace:
         answerer = gr.Radio(choices, value=value, label="Answerer",
                             info=None if model_configured(settings) else
                             "Set RAG_LLM_BASE_URL (or OPENAI_API_KEY) to enable a model.")
-        top_k = gr.Slider(1, 20, value=min(settings.top_k, 20), step=1, label="Top-k passages",
+        top_k = gr.Slider(1, 20, value=min(settings.retrieval.top_k, 20), step=1, label="Top-k passages",
                           info="How many chunks retrieval hands to the answerer.")
         gr.HTML('<h2 class="rag-side-title">In use</h2>', padding=False)
         in_use = gr.HTML("", elem_id="rag-in-use", js_on_load=None, label="in use")  # filled on load
@@ -160,7 +160,8 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                                   elem_id="rag-question", autofocus=True)
             with gr.Column(elem_id="rag-input-foot"):
                 notice = gr.HTML("", elem_id="rag-notice", js_on_load=None, padding=False, label="notice")
-                gr.HTML(f'<span id="rag-counter" data-max="{settings.max_question_chars}" aria-live="polite"></span>',
+                gr.HTML(f'<span id="rag-counter" data-max="{settings.answer.max_question_chars}" '
+                        'aria-live="polite"></span>',
                         elem_id="rag-counter-box", js_on_load=None, padding=False)
         with gr.Column(scale=5, min_width=300, elem_id="rag-side-panels"):
             gr.HTML('<div id="rag-sheet-bar"><span id="rag-sheet-title">Answer details</span>'

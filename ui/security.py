@@ -85,7 +85,8 @@ def public_message(text: str, known: dict[str, str] | None = None) -> str:
 def known_paths(settings) -> dict[str, str]:
     """The settings' folders (as given and resolved) with the names the page uses."""
     out: dict[str, str] = {}
-    for path, label in ((settings.corpus_dir, "the corpus folder"), (settings.index_dir, "the index folder")):
+    for path, label in ((settings.ingest.corpus_dir, "the corpus folder"),
+                        (settings.store.index_dir, "the index folder")):
         for p in {str(path), str(Path(path).resolve())}:
             out[p] = label
     return out
@@ -101,13 +102,13 @@ def public_location(settings) -> tuple[str, str]:
     >>> public_location(Settings(chroma_url="http://u:pw@10.0.0.5:8000/x"))[0]
     'Chroma server http://10.0.0.5:8000'
     """
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
+    if settings.store.chroma_url:
+        u = urlparse(settings.store.chroma_url)
         port = f":{u.port}" if u.port else ""
         index = f"Chroma server {u.scheme}://{u.hostname}{port}"
     else:
-        index = f"{Path(settings.index_dir).name}/ (local folder)"
-    return index, f"{Path(settings.corpus_dir).name}/"
+        index = f"{Path(settings.store.index_dir).name}/ (local folder)"
+    return index, f"{Path(settings.ingest.corpus_dir).name}/"
 
 
 # -- who may send what ---------------------------------------------------------------
@@ -239,7 +240,7 @@ def guarded(root, *, host: str, auth: bool, settings):
 
     app = Guard(LoginThrottle(UploadPaths(root, get_upload_folder())),
                 allowed_hosts=allowed_hosts(host, protected=auth, extra=settings.host_names),
-                body_limit=lambda path: body_limit(path, settings.max_question_chars), body_types=body_types,
+                body_limit=lambda path: body_limit(path, settings.answer.max_question_chars), body_types=body_types,
                 authorized=signed_in(root) if auth else None, error=ui_error)
     return SecurityHeaders(app)
 

@@ -202,7 +202,7 @@ def _segments(text: str) -> list[tuple[str, list[int]]]:
 def _document_text(settings: Settings, source: str) -> str:
     from rag.ingest import split_source
 
-    root = Path(settings.corpus_dir).resolve()
+    root = Path(settings.ingest.corpus_dir).resolve()
     path = (root / source).resolve()
     if not path.is_relative_to(root):
         raise ValueError(f"{source!r} is outside the corpus")

@@ -27,8 +27,8 @@ __getattr__, __dir__ = exports(__name__, _EXPORTS)
 
 
 def make_embeddings(settings: Settings):
-    """The LangChain ``Embeddings`` named by ``settings.embedding``."""
-    if settings.embedding == "openai":
+    """The LangChain ``Embeddings`` named by ``settings.embeddings.provider``."""
+    if settings.embeddings.provider == "openai":
         try:
             from rag.embeddings.remote import OpenAIEmbeddings
         except ImportError as exc:
@@ -36,9 +36,9 @@ def make_embeddings(settings: Settings):
         return OpenAIEmbeddings.from_settings(settings)
     from rag.embeddings.local import HashEmbeddings, MiniLMOnnxEmbeddings
 
-    if settings.embedding == "hash":
+    if settings.embeddings.provider == "hash":
         return HashEmbeddings()
-    cores = settings.embedding_threads or available_cores()
+    cores = settings.embeddings.threads or available_cores()
     return MiniLMOnnxEmbeddings(threads=cores, bulk_sessions=cores)
 
 
@@ -54,8 +54,8 @@ def embedding_name(settings: Settings) -> str:
     """Name recorded in the index fingerprint (without loading the model). For
     a remote model it is the model name: a different model forces a rebuild,
     the same model behind another URL does not."""
-    if settings.embedding == "openai":
-        return f"openai:{settings.embedding_model}"
+    if settings.embeddings.provider == "openai":
+        return f"openai:{settings.embeddings.model}"
     # Literal names, so that fingerprinting imports no model code (a no-op `rag index` stays light);
     # test_embedding_name_is_the_models_own checks them against rag.embeddings.local.
-    return {"hash": "hash-256", "minilm-onnx": "all-MiniLM-L6-v2-onnx-int8"}[settings.embedding]
+    return {"hash": "hash-256", "minilm-onnx": "all-MiniLM-L6-v2-onnx-int8"}[settings.embeddings.provider]

@@ -54,10 +54,10 @@ class OpenAIEmbeddings(Embeddings):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "OpenAIEmbeddings":
-        return cls(settings.embedding_model, base_url=settings.embedding_base_url,
-                   api_key=settings.embedding_api_key, batch_size=settings.embedding_batch_size,
-                   parallel=settings.embedding_threads or 4, timeout=settings.embedding_timeout,
-                   max_retries=settings.embedding_max_retries)
+        return cls(settings.embeddings.model, base_url=settings.embeddings.base_url,
+                   api_key=settings.embeddings.api_key, batch_size=settings.embeddings.batch_size,
+                   parallel=settings.embeddings.threads or 4, timeout=settings.embeddings.timeout,
+                   max_retries=settings.embeddings.max_retries)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         texts = list(texts)

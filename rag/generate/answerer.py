@@ -12,8 +12,8 @@ Outcomes, in order of precedence:
 - the corpus cannot answer (the extractive answerer's ``unsupported_reason``):
   refusal, and the model is never called;
 - the model fails (down, timeout, 429, 5xx, malformed) after
-  ``settings.llm_max_retries`` retries: the extractive answer with a warning
-  saying why (``settings.strict``: :class:`GenerationError` instead);
+  ``settings.llm.max_retries`` retries: the extractive answer with a warning
+  saying why (``settings.llm.strict``: :class:`GenerationError` instead);
 - the model says the passages hold no answer and nothing it said survives
   verification: refusal (``refused=True``, no citations);
 - no citation survives verification: the extractive answer, with a warning
@@ -78,30 +78,30 @@ class OpenAIAnswerer:
         self.settings = settings
         self.embeddings = embeddings
         self.extractive = ExtractiveAnswerer(settings, embeddings)
-        self.base_url = settings.llm_base_url or OPENAI_URL
+        self.base_url = settings.llm.base_url or OPENAI_URL
         self._chat = None
         self._streams = True  # until the server shows it cannot
 
     def __repr__(self) -> str:
-        return f"OpenAIAnswerer(model={self.settings.llm_model!r}, base_url={safe_url(self.base_url)!r})"
+        return f"OpenAIAnswerer(model={self.settings.llm.model!r}, base_url={safe_url(self.base_url)!r})"
 
     # -- the model -------------------------------------------------------------
     @property
     def chat(self):
         if self._chat is None:
             s = self.settings
-            if not s.llm_api_key and not s.llm_base_url:
+            if not s.llm.api_key and not s.llm.base_url:
                 raise ModelError("no API key for api.openai.com: set RAG_LLM_API_KEY or OPENAI_API_KEY, "
                                  "or RAG_LLM_BASE_URL for a local server", retryable=False)
             import httpx2
 
-            guard_http_loggers(s.llm_api_key or "")  # they would log the base URL, credentials included
+            guard_http_loggers(s.llm.api_key or "")  # they would log the base URL, credentials included
             self._chat = self._chat_class(
-                model=s.llm_model, base_url=self.base_url, api_key=s.llm_api_key or NO_KEY,
-                timeout=httpx2.Timeout(s.llm_timeout, connect=min(s.llm_connect_timeout, s.llm_timeout)),
+                model=s.llm.model, base_url=self.base_url, api_key=s.llm.api_key or NO_KEY,
+                timeout=httpx2.Timeout(s.llm.timeout, connect=min(s.llm.connect_timeout, s.llm.timeout)),
                 http_client=make_http_client(),  # enforces RAG_LLM_DEADLINE on every byte
                 max_retries=0,  # retries are ours: they also cover malformed replies
-                temperature=0, max_tokens=s.llm_max_tokens,
+                temperature=0, max_tokens=s.llm.max_tokens,
                 stream_usage=False,  # `stream_options` is not understood by every compatible server
                 use_responses_api=False,  # compatible servers speak chat completions only
             )
@@ -115,7 +115,7 @@ class OpenAIAnswerer:
         the stream is closed and a :class:`Cut` marks the end."""
         it = None
         pieces = chars = 0
-        cap = self.settings.llm_max_tokens
+        cap = self.settings.llm.max_tokens
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pydantic warns on malformed replies; we report them ourselves
@@ -162,9 +162,9 @@ class OpenAIAnswerer:
         where = safe_url(self.base_url)
         if _caused_by(exc, DeadlineExceeded):
             return ModelError(f"no complete answer from {where} within RAG_LLM_DEADLINE="
-                              f"{self.settings.llm_deadline:g}s", retryable=False)
+                              f"{self.settings.llm.deadline:g}s", retryable=False)
         if isinstance(exc, openai.APITimeoutError):
-            return ModelError(f"timed out after {self.settings.llm_timeout:g}s waiting for {where}", True)
+            return ModelError(f"timed out after {self.settings.llm.timeout:g}s waiting for {where}", True)
         if isinstance(exc, openai.APIConnectionError):
             return ModelError(f"cannot connect to {where}", True)
         if isinstance(exc, openai.APIStatusError):
@@ -177,7 +177,7 @@ class OpenAIAnswerer:
             if status in (401, 403):
                 return ModelError(f"{where} rejected the API key (HTTP {status}); check RAG_LLM_API_KEY", False)
             if status == 404:
-                return ModelError(f"{where} has no model {self.settings.llm_model!r} or no chat endpoint "
+                return ModelError(f"{where} has no model {self.settings.llm.model!r} or no chat endpoint "
                                   f"(HTTP 404); check RAG_LLM_MODEL and RAG_LLM_BASE_URL", False)
             return ModelError(f"{where} refused the request (HTTP {status}: {detail})", False)
         return ModelError(f"malformed response from {where} ({type(exc).__name__}: "
@@ -187,8 +187,8 @@ class OpenAIAnswerer:
         """Deltas of one completion, with bounded retries; returns the attempts
         used (``attempts = yield from ...``). Retries only before the first
         delta: text already handed on cannot be taken back."""
-        attempts = 1 + self.settings.llm_max_retries
-        deadline = time.monotonic() + self.settings.llm_deadline  # one for the whole answer, retries included
+        attempts = 1 + self.settings.llm.max_retries
+        deadline = time.monotonic() + self.settings.llm.deadline  # one for the whole answer, retries included
         for attempt in range(1, attempts + 1):
             got_text = False
             try:
@@ -205,7 +205,7 @@ class OpenAIAnswerer:
                 pause = exc.retry_after if exc.retry_after is not None else min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
                 if time.monotonic() + pause >= deadline:
                     exc.reason = (f"{exc.reason}; no time left for a retry within RAG_LLM_DEADLINE="
-                                  f"{self.settings.llm_deadline:g}s; {attempt} attempt{'s' if attempt > 1 else ''}")
+                                  f"{self.settings.llm.deadline:g}s; {attempt} attempt{'s' if attempt > 1 else ''}")
                     raise
                 log.warning("model call failed: %s; retrying in %.1fs", exc.reason, pause)
                 time.sleep(pause)
@@ -213,7 +213,7 @@ class OpenAIAnswerer:
 
     def redact(self, text: str) -> str:
         """``text`` without the API key (error bodies sometimes echo it)."""
-        key = self.settings.llm_api_key
+        key = self.settings.llm.api_key
         if key and len(key) >= 4:
             text = text.replace(key, "***")
         return text
@@ -226,11 +226,11 @@ class OpenAIAnswerer:
         try:
             text = "".join(self._complete(rewrite_messages(question, turns)))
         except ModelError as exc:
-            if self.settings.strict:
+            if self.settings.llm.strict:
                 raise GenerationError(f"follow-up rewrite failed: {exc.reason}") from None
             return question, f"the model could not rewrite the follow-up question ({exc.reason})"
         query = clean_rewrite(self.redact(text))
-        doubt = doubtful_rewrite(question, query, turns, self.settings.max_question_chars)
+        doubt = doubtful_rewrite(question, query, turns, self.settings.answer.max_question_chars)
         if doubt:
             return question, f"ignored the model's rewrite of the follow-up question ({doubt}): {query[:120]!r}"
         return query, None
@@ -258,7 +258,7 @@ class OpenAIAnswerer:
 
         builder = AnswerBuilder(Verifier(question, passages, retriever.idf, self.embeddings.embed_documents),
                                 passages, self.redact)
-        trace = {"model": self.settings.llm_model, "base_url": safe_url(self.base_url), "model_called": True}
+        trace = {"model": self.settings.llm.model, "base_url": safe_url(self.base_url), "model_called": True}
         if builder.verifier.injected:
             # Shown to whoever audits the answer; the prompt already fences these as data.
             trace["passages_addressing_the_model"] = builder.verifier.injected
@@ -279,7 +279,7 @@ class OpenAIAnswerer:
                     break
                 if isinstance(delta, Cut):
                     builder.warnings.append(f"the model's answer was cut off at RAG_LLM_MAX_TOKENS="
-                                            f"{self.settings.llm_max_tokens} tokens")
+                                            f"{self.settings.llm.max_tokens} tokens")
                     trace["cut_at_max_tokens"] = True
                     continue
                 yield from builder.feed(delta)
@@ -313,7 +313,7 @@ class OpenAIAnswerer:
                   trace: dict, *, failed: bool) -> Iterator[str | Answer]:
         """The extractive answer with a warning saying why. In strict mode a
         model failure raises instead; an unverifiable answer never does."""
-        if failed and self.settings.strict:
+        if failed and self.settings.llm.strict:
             raise GenerationError(f"{why}; strict mode forbids the extractive fallback "
                                   "(unset RAG_STRICT to fall back)")
         log.warning("%s; answering extractively", why)

@@ -81,7 +81,7 @@ def ingest(collection, files: list[FileStat], stored: dict[str, set[str]], setti
 
     def read() -> None:
         try:
-            _read_files(Path(settings.corpus_dir), files, stored, settings, recorded or {}, result,
+            _read_files(Path(settings.ingest.corpus_dir), files, stored, settings, recorded or {}, result,
                         chunks_q, stop, progress)
         except BaseException as exc:  # handed to the embedding thread, which re-raises it
             failure.append(exc)
@@ -180,7 +180,7 @@ def _read_file(root: Path, f: FileStat, budget: Budget, stored: dict[str, set[st
     if old and before is not None and not before.skipped and before.sha256 == sha:
         result.unchanged += 1  # touched, not edited
         return
-    chunks = split_documents(docs, settings.chunk_size, settings.chunk_overlap)
+    chunks = split_documents(docs, settings.ingest.chunk_size, settings.ingest.chunk_overlap)
     ids = {c.id for c in chunks}
     new = [c for c in chunks if c.id not in old]
     result.token_rows.extend(token_row(c) for c in new)

@@ -117,15 +117,15 @@ def stat_files(root: Path, sources: list[str], known: dict | None = None) -> lis
 def state_path(settings: Settings) -> Path:
     """Where the record lives: beside the embedded index; for a Chroma server,
     in RAG_INDEX_DIR under a name derived from the server URL and collection."""
-    if settings.chroma_url:
-        tag = hashlib.sha256(f"{settings.chroma_url}\x00{settings.collection}".encode()).hexdigest()[:12]
-        return settings.index_dir / f"file_state.server-{tag}.sqlite3"
-    return settings.index_dir / f"file_state.{settings.collection}.sqlite3"
+    if settings.store.chroma_url:
+        tag = hashlib.sha256(f"{settings.store.chroma_url}\x00{settings.store.collection}".encode()).hexdigest()[:12]
+        return settings.store.index_dir / f"file_state.server-{tag}.sqlite3"
+    return settings.store.index_dir / f"file_state.{settings.store.collection}.sqlite3"
 
 
 def _expected(settings: Settings, fingerprint: str, readers: str) -> dict:
-    return {"version": STATE_VERSION, "fingerprint": fingerprint, "corpus_dir": str(settings.corpus_dir.resolve()),
-            "collection": settings.collection, "location": settings.index_location, "readers": readers}
+    return {"version": STATE_VERSION, "fingerprint": fingerprint, "corpus_dir": str(settings.ingest.corpus_dir.resolve()),
+            "collection": settings.store.collection, "location": settings.index_location, "readers": readers}
 
 
 def _open(settings: Settings, *, create: bool = False) -> sqlite3.Connection | None:
@@ -258,7 +258,7 @@ def save_state(settings: Settings, generation: str | None, fingerprint: str, ent
 def _import_json(settings: Settings) -> sqlite3.Connection | None:
     """The record of version 1 (a JSON file), taken over so that upgrading does not
     read the whole corpus again."""
-    old = settings.index_dir / (state_path(settings).name.rsplit(".", 1)[0] + ".json")
+    old = settings.store.index_dir / (state_path(settings).name.rsplit(".", 1)[0] + ".json")
     try:
         state = json.loads(old.read_text(encoding="utf-8"))
         rows = [(src, int(v[0]), int(v[1]), int(v[2]), str(v[3]), str(v[4])) for src, v in state["files"].items()]
@@ -326,9 +326,9 @@ def snapshot(settings: Settings) -> list | None:
     """``stat()`` of the embedded index's files (Chroma's database and vector files,
     the lexicon's manifest, the answer-unit store): equal snapshots mean nobody,
     not even Chroma opening the store, has touched them in between."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return None
-    root = settings.index_dir
+    root = settings.store.index_dir
     own = state_path(settings).name
     out = []
     try:
@@ -372,7 +372,7 @@ def unchanged_report(settings: Settings, files: list[FileStat], fingerprint: str
     none was added or removed, the record was saved after the last write to the
     embedded index and the index's files are exactly as then (see :func:`snapshot`).
     Otherwise None, and the caller does the full run."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return None
     try:
         db = _open(settings)

@@ -58,8 +58,8 @@ def fingerprint(settings: Settings) -> str:
     """What the vectors depend on; a change forces a full rebuild."""
     parts = {
         "embedding": embedding_name(settings),
-        "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap,
+        "chunk_size": settings.ingest.chunk_size,
+        "chunk_overlap": settings.ingest.chunk_overlap,
         "chunker": CHUNKER_VERSION,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -84,14 +84,14 @@ def build_index(settings: Settings | None = None, *, progress: bool | IndexProgr
     settings = settings or Settings.from_env()
     t0 = time.perf_counter()
     scan_started = filestate.now()
-    if not settings.corpus_dir.is_dir():
-        raise CorpusError(f"corpus folder not found: {printable(str(settings.corpus_dir))} (set RAG_CORPUS_DIR)")
+    if not settings.ingest.corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {printable(str(settings.ingest.corpus_dir))} (set RAG_CORPUS_DIR)")
     seen: dict = {}
-    paths, unsupported = corpus_files(settings.corpus_dir, seen)
+    paths, unsupported = corpus_files(settings.ingest.corpus_dir, seen)
     if not paths:
-        raise CorpusError(f"no indexable files in {settings.corpus_dir} "
+        raise CorpusError(f"no indexable files in {settings.ingest.corpus_dir} "
                           f"(supported: {' '.join(SUPPORTED_SUFFIXES)})")
-    files = filestate.stat_files(settings.corpus_dir, paths, seen)
+    files = filestate.stat_files(settings.ingest.corpus_dir, paths, seen)
 
     check_folder(settings)
     shown = progress_of(progress)
@@ -109,7 +109,7 @@ def build_index(settings: Settings | None = None, *, progress: bool | IndexProgr
                                        chunks_embedded=0, chunks_removed=0,
                                        chunks_total=same.chunks_total, rebuilt=False, rebuild_reason=None,
                                        seconds=time.perf_counter() - t0, warnings=[])
-            room = None if settings.chroma_url else Room(settings.index_dir)
+            room = None if settings.store.chroma_url else Room(settings.store.index_dir)
             try:
                 return _sync(settings, files, unsupported, t0, scan_started, shown, embeddings, rebuild,
                              full_check, room)
@@ -117,8 +117,8 @@ def build_index(settings: Settings | None = None, *, progress: bool | IndexProgr
                 raise
             except Exception as exc:  # a disk that filled anyway (another program): say so, not "InternalError"
                 if room is not None and (is_disk_full(exc) or (_compaction_failed(exc) and
-                                                               free_bytes(settings.index_dir) < RESERVE)):
-                    raise full_disk_error(settings.index_dir, exc) from None
+                                                               free_bytes(settings.store.index_dir) < RESERVE)):
+                    raise full_disk_error(settings.store.index_dir, exc) from None
                 raise
     finally:
         shown.close()
@@ -136,7 +136,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
     everything = estimate_bytes((f.source, f.size) for f in files)
     if room is not None:
         # Before anything is touched: a rebuild (requested or forced by damage) writes every file.
-        first = rebuild or not (settings.index_dir / "chroma.sqlite3").exists()
+        first = rebuild or not (settings.store.index_dir / "chroma.sqlite3").exists()
         room.need(everything if first else 0, "index the corpus" if first else "write to the index")
     client, repair_reason, notes = repair_store(settings, rebuild=rebuild)
     collection = open_collection(client, settings, create=True, fingerprint=fingerprint(settings))
@@ -191,7 +191,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
                     before_write=room.chunks if room is not None else None)
     known_docs = len(plan.unchanged) - len(plan.unchanged_skipped)
     if result.documents + known_docs == 0:
-        raise CorpusError(f"no indexable files in {settings.corpus_dir} (every file was skipped: "
+        raise CorpusError(f"no indexable files in {settings.ingest.corpus_dir} (every file was skipped: "
                           f"{'; '.join(f'{s.source}: {s.reason}' for s in result.skipped[:3])})")
     to_delete = sorted(set(result.stale_ids) | {i for s in removed for i in stored.get(s, ())})
     units = _unit_store(settings)
@@ -230,7 +230,7 @@ def _sync(settings: Settings, files: list[filestate.FileStat], unsupported: list
         seconds=time.perf_counter() - t0, warnings=notes,
     )
     _write_manifest(settings, fp, report)
-    if wrote and not settings.chroma_url:
+    if wrote and not settings.store.chroma_url:
         # What we just wrote needs no child-process check next time. (Nothing written:
         # the store was checked at the start of this run, its signature is the same.)
         remember_clean(settings)
@@ -275,7 +275,7 @@ def _stored_in_lexicon(settings: Settings, generation: str | None, sources: list
     from rag.store import lexicon_folder as folder
     from rag.store import TokenStore
 
-    path = folder(settings.index_dir, settings.collection) / "tokens.sqlite3"
+    path = folder(settings.store.index_dir, settings.store.collection) / "tokens.sqlite3"
     if not generation or not path.exists():
         return None
     try:
@@ -302,9 +302,9 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
     from rag.store import lexicon_folder
     from rag.store import TokenStore, commit_lexicon, writer_lock
 
-    base = lexicon_folder(settings.index_dir, settings.collection)
+    base = lexicon_folder(settings.store.index_dir, settings.store.collection)
     if not (added or deleted or rebuilt or check_ids) and \
-            Lexicon.is_current(settings.index_dir, settings.collection, generation, fp):
+            Lexicon.is_current(settings.store.index_dir, settings.store.collection, generation, fp):
         return
     with writer_lock(base):
         store = TokenStore(base / "tokens.sqlite3")
@@ -324,7 +324,7 @@ def _update_lexicon(settings: Settings, collection, added: list, deleted: list[s
 def _unit_store(settings: Settings):
     from rag.store import UNIT_FILE, UnitStore
 
-    return UnitStore(settings.index_dir / UNIT_FILE, embedding_name(settings))
+    return UnitStore(settings.store.index_dir / UNIT_FILE, embedding_name(settings))
 
 
 def _set_meta(collection, **values) -> None:
@@ -336,7 +336,7 @@ def _set_meta(collection, **values) -> None:
 def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
     """Human-readable record beside an embedded index; Chroma databases written
     by one version may not open with another, so the version is recorded."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return
     import chromadb
 
@@ -344,18 +344,18 @@ def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
         "written_by": WRITTEN_BY,  # lets check_folder tell our manifest from another program's
         "fingerprint": fp,
         "embedding": embedding_name(settings),
-        "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap,
+        "chunk_size": settings.ingest.chunk_size,
+        "chunk_overlap": settings.ingest.chunk_overlap,
         "chunker": CHUNKER_VERSION,
         "chromadb_version": chromadb.__version__,
-        "collection": settings.collection,
-        "corpus_dir": str(settings.corpus_dir),
+        "collection": settings.store.collection,
+        "corpus_dir": str(settings.ingest.corpus_dir),
         "chunks_total": report.chunks_total,
         "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     # Written aside, then renamed: a full disk never leaves a truncated manifest (which
     # check_folder would take for another program's).
-    path = settings.index_dir / MANIFEST
+    path = settings.store.index_dir / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -366,8 +366,8 @@ def _write_manifest(settings: Settings, fp: str, report: IndexReport) -> None:
 
 def check_manifest(settings: Settings) -> str | None:
     """A warning when the embedded index was written by another Chroma version."""
-    path = settings.index_dir / MANIFEST
-    if settings.chroma_url or not path.exists():
+    path = settings.store.index_dir / MANIFEST
+    if settings.store.chroma_url or not path.exists():
         return None
     import chromadb
 
@@ -376,6 +376,6 @@ def check_manifest(settings: Settings) -> str | None:
     except (OSError, ValueError):
         return None
     if recorded and recorded != chromadb.__version__:
-        return (f"index at {settings.index_dir} was written by chromadb {recorded}, this is "
+        return (f"index at {settings.store.index_dir} was written by chromadb {recorded}, this is "
                 f"{chromadb.__version__}; if it fails to open, delete the folder and run `rag index`")
     return None

@@ -246,7 +246,7 @@ def reader_signature(settings: Settings) -> str:
     """
     from rag.ingest.loaders.ocr import unavailable
 
-    options = ReadOptions(ocr=settings.ocr)
+    options = ReadOptions(ocr=settings.ingest.ocr)
     return (f"ocr-images={'no' if unavailable(options) else 'yes'} "
             f"ocr-pdf={'no' if unavailable(options, pdf=True) else 'yes'}")
 

@@ -76,7 +76,7 @@ class Retriever:
             return
         self._collection = collection
         fp = meta.get("rag_fingerprint", "")
-        lexicon = Lexicon.load(self.settings.index_dir, self.settings.collection, generation, fp)
+        lexicon = Lexicon.load(self.settings.store.index_dir, self.settings.store.collection, generation, fp)
         # While `rag index` runs (or after one was interrupted) the collection holds more or fewer
         # chunks than the last commit: that commit's lexicon still serves, dense search sees the rest.
         if lexicon is None or (len(lexicon.ids) != count and meta.get("rag_complete") is not False):
@@ -103,29 +103,29 @@ class Retriever:
         version), saved beside the index when the folder is writable and no writer
         holds it; otherwise built in a private temporary folder."""
         log.warning("building the lexical index from the store at %s (once)", self.settings.index_location)
-        base = lexicon_folder(self.settings.index_dir, self.settings.collection)
+        base = lexicon_folder(self.settings.store.index_dir, self.settings.store.collection)
         with contextlib.ExitStack() as stack:
             try:
                 if index_busy(self.settings) or not stack.enter_context(writer_lock(base, wait=False)):
                     # `rag index` is writing the index and will save the lexicon itself: build a private one.
                     raise OSError("index busy")
                 store = TokenStore(base / "tokens.sqlite3")
-                where = self.settings.index_dir
+                where = self.settings.store.index_dir
             except (OSError, sqlite3.Error):
                 tmp = Path(tempfile.mkdtemp(prefix="rag-lexicon-"))
-                base = lexicon_folder(tmp, self.settings.collection)
+                base = lexicon_folder(tmp, self.settings.store.collection)
                 base.mkdir(parents=True)
                 store, where = TokenStore(base / "tokens.sqlite3"), tmp
             try:
                 rows, _ = lexicon_diff(store, collection, deleted=store.ids())
                 commit_lexicon(base, store, generation or "", fp, added=rows, reset=True)
-                lexicon = Lexicon.load(where, self.settings.collection, generation or "", fp)
+                lexicon = Lexicon.load(where, self.settings.store.collection, generation or "", fp)
                 if lexicon is None:
                     raise RuntimeError(f"the lexicon built at {base} could not be loaded")
                 return lexicon
             finally:
                 store.close()
-                if where != self.settings.index_dir:
+                if where != self.settings.store.index_dir:
                     # A private copy: loaded (memory-mapped files stay readable once unlinked), so not left in /tmp.
                     shutil.rmtree(where, ignore_errors=True)
 

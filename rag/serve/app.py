@@ -52,7 +52,7 @@ def model_ids(settings: Settings) -> tuple[str, ...]:
     >>> model_ids(Settings(llm_base_url="http://127.0.0.1:8080/v1"))
     ('rag', 'rag-extractive', 'rag-openai')
     """
-    configured = settings.answerer == "openai" or settings.llm_base_url or settings.llm_api_key
+    configured = settings.answer.answerer == "openai" or settings.llm.base_url or settings.llm.api_key
     return ("rag", "rag-extractive") + (("rag-openai",) if configured else ())
 
 
@@ -116,7 +116,7 @@ async def read_json(request) -> object:
 
 def index_status(settings: Settings) -> dict:
     """``{"present": bool, "chunks": int}`` without building anything."""
-    if not settings.chroma_url and not (settings.index_dir / "chroma.sqlite3").exists():
+    if not settings.store.chroma_url and not (settings.store.index_dir / "chroma.sqlite3").exists():
         return {"present": False, "chunks": 0}
     collection = open_collection(make_chroma_client(settings), settings, create=False)
     count = collection.count() if collection is not None else 0
@@ -183,7 +183,7 @@ def guarded_app(*, host: str, api_key: str | None, extra_hosts: tuple[str, ...] 
 
 def create_app(settings: Settings):
     """The FastAPI app over ``settings`` (served by :func:`start_in_thread` or ``rag serve``)."""
-    pool = WorkerPool(settings.serve_workers, settings.serve_queue)
+    pool = WorkerPool(settings.serve.workers, settings.serve.queue)
     models = model_ids(settings)
     started = int(time.time())
     indexing = threading.Event()
@@ -193,11 +193,11 @@ def create_app(settings: Settings):
         yield
         pool.close()
 
-    app = guarded_app(host=settings.serve_host, api_key=settings.api_key, extra_hosts=settings.host_names,
+    app = guarded_app(host=settings.serve.host, api_key=settings.serve.api_key, extra_hosts=settings.host_names,
                       body_limit=MAX_BODY_BYTES, endpoints="GET /v1/models, POST /v1/chat/completions",
                       lifespan=lifespan)
     app.state.pool = pool
-    authorized = [Depends(key_required(settings.api_key))]
+    authorized = [Depends(key_required(settings.serve.api_key))]
 
     @app.get("/healthz")
     async def healthz():
@@ -207,7 +207,7 @@ def create_app(settings: Settings):
             ref = _log_error(exc)
             index = {"present": False, "chunks": 0, "error": f"the index cannot be read ({ref})"}
         body = {"status": "ok" if index["present"] else "unavailable", "index": index,
-                "answerer": settings.answerer, "models": list(models), "indexing": indexing.is_set(),
+                "answerer": settings.answer.answerer, "models": list(models), "indexing": indexing.is_set(),
                 "pool": pool.stats()}
         return JSONResponse(body, status_code=200 if index["present"] else 503)
 
@@ -238,7 +238,7 @@ def create_app(settings: Settings):
     @app.post("/v1/chat/completions", dependencies=authorized)
     async def chat(request: Request):
         req = parse_chat_request(await read_json(request), models=models,
-                                 max_question_chars=settings.max_question_chars)
+                                 max_question_chars=settings.answer.max_question_chars)
         ask_settings = settings_for(req.model, settings)
         if not req.stream:
             try:

@@ -41,7 +41,7 @@ def passage_document(p: Passage) -> Document:
 class CorpusRetriever(BaseRetriever):
     """Hybrid (dense + BM25, rank-fused) retrieval over the corpus index.
 
-    ``k`` passages per query (default ``settings.top_k``); ``invoke(q, k=2)``
+    ``k`` passages per query (default ``settings.retrieval.top_k``); ``invoke(q, k=2)``
     overrides it per call. ``metadata["score"]`` is the fused score (higher is better);
     ``start``/``end`` are offsets into the source file's text.
 
@@ -56,10 +56,10 @@ class CorpusRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 k: int | None = None) -> list[Document]:
-        k = k if k is not None else self.k if self.k is not None else self.settings.top_k
+        k = k if k is not None else self.k if self.k is not None else self.settings.retrieval.top_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
             raise ValueError(f"k must be an integer between 1 and 100, not {k!r}")
-        q = validate_question(query, self.settings.max_question_chars)
+        q = validate_question(query, self.settings.answer.max_question_chars)
         retriever = engine(self.settings).retriever
         return [passage_document(p) for p in retriever.search(q, k)]
 

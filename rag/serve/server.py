@@ -31,7 +31,7 @@ def check_access(host: str, settings: Settings) -> None:
     >>> check_access("127.0.0.1", Settings())
     >>> check_access("0.0.0.0", Settings(api_key="k" * 16))
     """
-    check_bind(host, protected=bool(settings.api_key), refusal=(
+    check_bind(host, protected=bool(settings.serve.api_key), refusal=(
         f"refusing to serve on {host} without an API key: anyone who can reach this machine could "
         "read the corpus. Set RAG_API_KEY (e.g. `export RAG_API_KEY=$(openssl rand -hex 16)`), "
         "or bind to 127.0.0.1 (the default)."))
@@ -59,15 +59,15 @@ def run(settings: Settings) -> int:
     """``rag serve`` (options in rag/cli.py): warm up, then serve until Ctrl+C; returns the exit code."""
     import uvicorn
 
-    check_access(settings.serve_host, settings)  # before any slow start-up work
+    check_access(settings.serve.host, settings)  # before any slow start-up work
     summary = warm_up(settings)
     if summary:
         print(summary, file=sys.stderr)
     app = create_app(settings)
-    host = settings.serve_host
+    host = settings.serve.host
     shown = f"[{host}]" if ":" in host else host
-    print(f"OpenAI-compatible API on http://{shown}:{settings.serve_port}/v1 "
+    print(f"OpenAI-compatible API on http://{shown}:{settings.serve.port}/v1 "
           f"(models: {', '.join(model_ids(settings))}"
-          f"{'; key required' if settings.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
-    uvicorn.Server(server_config(app, host, settings.serve_port)).run()
+          f"{'; key required' if settings.serve.api_key else ''}) — Ctrl+C to stop", file=sys.stderr, flush=True)
+    uvicorn.Server(server_config(app, host, settings.serve.port)).run()
     return 0

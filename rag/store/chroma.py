@@ -42,25 +42,25 @@ def make_chroma_client(settings: Settings, *, write: bool = False):
         raise ProviderError("Chroma is not installed: pip install chromadb==1.5.9") from None
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url)
+    if settings.store.chroma_url:
+        u = urlparse(settings.store.chroma_url)
         port = u.port or (443 if u.scheme == "https" else 8000)
         try:
             # chromadb's own session has no timeout (timeout=None, fixed in its code) and
             # talks to the server while it is built: check the server with a bounded request first.
-            _heartbeat(settings.chroma_url, settings.chroma_timeout)
+            _heartbeat(settings.store.chroma_url, settings.store.chroma_timeout)
             client = chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
                                          settings=chroma_settings)
-            _bound_session(client, settings.chroma_timeout)
+            _bound_session(client, settings.store.chroma_timeout)
             client.heartbeat()
         except Exception as exc:
             raise ProviderError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}: {exc}); "
+                f"cannot reach the Chroma server at {settings.store.chroma_url} ({type(exc).__name__}: {exc}); "
                 "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` or unset RAG_CHROMA_URL "
-                f"(requests wait at most RAG_CHROMA_TIMEOUT={settings.chroma_timeout:g}s)"
+                f"(requests wait at most RAG_CHROMA_TIMEOUT={settings.store.chroma_timeout:g}s)"
             ) from None
         return client
-    path = settings.index_dir
+    path = settings.store.index_dir
     if write:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def open_collection(client, settings: Settings, *, create: bool, fingerprint: st
     :func:`rag.ingest.indexing.fingerprint`). Any other failure (server gone,
     damaged database) raises an error saying so."""
     try:
-        return client.get_collection(settings.collection)
+        return client.get_collection(settings.store.collection)
     except Exception as exc:
         if not _not_found(exc):
             raise store_error(exc, settings) from None
@@ -116,7 +116,7 @@ def open_collection(client, settings: Settings, *, create: bool, fingerprint: st
         raise ValueError("open_collection(create=True) needs the index fingerprint")
     try:
         return client.create_collection(
-            settings.collection,
+            settings.store.collection,
             metadata={"rag_fingerprint": fingerprint, "rag_generation": uuid.uuid4().hex},
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
@@ -124,7 +124,7 @@ def open_collection(client, settings: Settings, *, create: bool, fingerprint: st
     except Exception as exc:
         # Two first runs against one server: the other one created it a moment ago.
         if "already exists" in str(exc):
-            return client.get_collection(settings.collection)
+            return client.get_collection(settings.store.collection)
         raise store_error(exc, settings) from None
 
 
@@ -136,7 +136,7 @@ def _not_found(exc: Exception) -> bool:
 def _store_may_exist(settings: Settings) -> bool:
     """False when there is surely no index: no server and no database file
     (checked first so that asking never creates an empty index folder)."""
-    return bool(settings.chroma_url) or (settings.index_dir / "chroma.sqlite3").exists()
+    return bool(settings.store.chroma_url) or (settings.store.index_dir / "chroma.sqlite3").exists()
 
 
 def index_exists(settings: Settings) -> bool:

@@ -65,9 +65,9 @@ def is_our_manifest(data: object) -> bool:
 def check_folder(settings: Settings) -> None:
     """Raise :class:`ForeignIndexFolder` when the index folder holds a
     ``manifest.json`` that we did not write (we would overwrite it)."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return
-    path = settings.index_dir / MANIFEST
+    path = settings.store.index_dir / MANIFEST
     if not path.exists():
         return
     try:
@@ -76,7 +76,7 @@ def check_folder(settings: Settings) -> None:
         data = None
     if not is_our_manifest(data):
         raise ForeignIndexFolder(
-            f"{printable(str(settings.index_dir))} holds a {MANIFEST} that rag-citations did not write; "
+            f"{printable(str(settings.store.index_dir))} holds a {MANIFEST} that rag-citations did not write; "
             "refusing to overwrite another program's files: set RAG_INDEX_DIR to an empty or new folder")
 
 
@@ -95,7 +95,7 @@ def index_lock(settings: Settings, wait_note=None):
     the first instead of racing it. With a Chroma server the folder holds the file
     state and the lexicon, so indexers sharing it (on a shared file system with
     working locks) take turns too."""
-    folder = settings.index_dir
+    folder = settings.store.index_dir
     lock = file_lock(folder / LOCK_FILE)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def index_lock(settings: Settings, wait_note=None):
 
 def index_busy(settings: Settings) -> bool:
     """True when another process holds the index lock right now."""
-    path = settings.index_dir / LOCK_FILE
+    path = settings.store.index_dir / LOCK_FILE
     if not path.exists():
         return False
     lock = file_lock(path)
@@ -276,15 +276,15 @@ def signature(path: Path) -> list:
 def check_store(settings: Settings, path: Path | None = None, *, force: bool = False) -> Probe:
     """:func:`probe` the embedded store, unless its files are unchanged since
     the last clean probe (recorded in ``.rag-health.json``)."""
-    path = Path(path or settings.index_dir)
+    path = Path(path or settings.store.index_dir)
     if not (path / DATABASE).exists():
         return Probe()
     sig = signature(path)
-    key = f"{path}\x00{settings.collection}"
-    if not force and (_CLEAN.get(key) == sig or _read_cache(path).get(settings.collection) == sig):
+    key = f"{path}\x00{settings.store.collection}"
+    if not force and (_CLEAN.get(key) == sig or _read_cache(path).get(settings.store.collection) == sig):
         return Probe(exists=True, problem=None)
     t0 = time.perf_counter()
-    result = probe(path, settings.collection)
+    result = probe(path, settings.store.collection)
     log.info("index check of %s: %s (%.2fs)", printable(str(path)), result.problem or "clean",
              time.perf_counter() - t0)
     if result.ok:
@@ -294,11 +294,11 @@ def check_store(settings: Settings, path: Path | None = None, *, force: bool = F
 
 def remember_clean(settings: Settings, path: Path | None = None) -> None:
     """Record the current file signature as checked and clean."""
-    path = Path(path or settings.index_dir)
+    path = Path(path or settings.store.index_dir)
     sig = signature(path)
-    _CLEAN[f"{path}\x00{settings.collection}"] = sig
+    _CLEAN[f"{path}\x00{settings.store.collection}"] = sig
     cache = _read_cache(path)
-    cache[settings.collection] = sig
+    cache[settings.store.collection] = sig
     _write_cache(path, cache)
 
 
@@ -346,9 +346,10 @@ def _collection_segment_dirs(path: Path, collection: str) -> list[Path]:
 def discard_collection(client, settings: Settings) -> None:
     """Delete our collection and its vector files (Chroma leaves the folder of
     a deleted collection behind; a damaged one must not be read again)."""
-    dirs = [] if settings.chroma_url else _collection_segment_dirs(settings.index_dir, settings.collection)
+    store = settings.store
+    dirs = [] if store.chroma_url else _collection_segment_dirs(store.index_dir, store.collection)
     try:
-        client.delete_collection(settings.collection)
+        client.delete_collection(settings.store.collection)
     except Exception as exc:  # already gone
         if "does not exist" not in str(exc) and type(exc).__name__ != "NotFoundError":
             raise
@@ -360,7 +361,7 @@ def wipe_store(settings: Settings) -> list[str]:
     """Remove Chroma's own files (database, journals, vector folders) from the
     index folder when its database is damaged; everything else there
     (manifest, feedback, user files) stays. Returns what was removed."""
-    path = settings.index_dir
+    path = settings.store.index_dir
     removed = []
     for p in [path / DATABASE, path / (DATABASE + "-wal"), path / (DATABASE + "-shm"),
               path / (DATABASE + "-journal"), path / HEALTH_FILE, *_segment_dirs(path)]:
@@ -405,7 +406,7 @@ def readable_path(settings: Settings) -> tuple[Path, str | None]:
     """(folder to open, note): the index folder itself, or for a read-only one a
     private copy in a temporary folder (Chroma cannot open a database it may
     not write). The copy is removed when the process exits."""
-    folder = settings.index_dir
+    folder = settings.store.index_dir
     if not (folder / DATABASE).exists() or writable(folder):
         return folder, None
     key = str(folder)
@@ -427,22 +428,22 @@ def readable_path(settings: Settings) -> tuple[Path, str | None]:
 
 def unwritable(settings: Settings, exc: OSError) -> IndexStoreError:
     reason = exc.strerror or str(exc)
-    return IndexStoreError(f"cannot write the index folder {printable(str(settings.index_dir))} ({reason}); "
+    return IndexStoreError(f"cannot write the index folder {printable(str(settings.store.index_dir))} ({reason}); "
                            "make it writable or set RAG_INDEX_DIR to a folder you can write")
 
 
 def store_error(exc: BaseException, settings: Settings) -> IndexStoreError:
     """A one-line error for a failure of the vector store, naming where and what to do."""
     text = f"{type(exc).__name__}: {exc}"
-    if settings.chroma_url:
-        url = settings.chroma_url
+    if settings.store.chroma_url:
+        url = settings.store.chroma_url
         if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
             return StoreUnavailable(f"the Chroma server at {url} did not answer within "
-                                    f"{settings.chroma_timeout:g}s ({shorten(text)}); is it overloaded or "
+                                    f"{settings.store.chroma_timeout:g}s ({shorten(text)}); is it overloaded or "
                                     "stopped? (RAG_CHROMA_TIMEOUT sets the limit, RAG_CHROMA_URL the server)")
         return StoreUnavailable(f"lost the Chroma server at {url} ({shorten(text)}); is it still running? "
                                 "Restart it or check RAG_CHROMA_URL")
-    where = printable(str(settings.index_dir))
+    where = printable(str(settings.store.index_dir))
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return unwritable(settings, exc)
     low = str(exc).lower()

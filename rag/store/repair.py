@@ -30,12 +30,12 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
     vector files, or chunks that vector search cannot reach, drop the collection.
     """
     reason, notes = None, []
-    if not settings.chroma_url and (settings.index_dir / DATABASE).exists():
-        if not writable(settings.index_dir):
+    if not settings.store.chroma_url and (settings.store.index_dir / DATABASE).exists():
+        if not writable(settings.store.index_dir):
             raise unwritable(settings, PermissionError(errno.EACCES, "read-only"))
         found = check_store(settings)
         if found.no_space:  # never drop an index for want of room: it is whole, only stuck
-            raise full_disk_error(settings.index_dir, found.problem)
+            raise full_disk_error(settings.store.index_dir, found.problem)
         if found.database_damaged:
             removed = wipe_store(settings)
             reason = f"the index was damaged: {found.problem}; removed {', '.join(removed)} and rebuilt it"
@@ -49,7 +49,7 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
         removed = wipe_store(settings)
         reason = f"the index was damaged: {exc.detail}; removed {', '.join(removed)} and rebuilt it"
         client = make_chroma_client(settings, write=True)
-    if settings.chroma_url and not rebuild:
+    if settings.store.chroma_url and not rebuild:
         collection = open_collection(client, settings, create=False)
         if collection is not None:
             try:
@@ -70,7 +70,7 @@ def repair_store(settings: Settings, *, rebuild: bool = False) -> tuple[object, 
 def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     """Before answering from an embedded index: (damage found or None, notes).
     The caller rebuilds on damage; a damaged read-only index raises instead."""
-    if settings.chroma_url:
+    if settings.store.chroma_url:
         return None, []
     path, note = readable_path(settings)
     notes = [note] if note else []
@@ -78,9 +78,9 @@ def prepare_reading(settings: Settings) -> tuple[str | None, list[str]]:
     if found.ok:
         return None, notes
     if found.no_space:  # not damage: rebuilding would need room too, and would drop the index
-        raise full_disk_error(settings.index_dir, found.problem, reading=True)
-    if path != settings.index_dir:
-        raise IndexStoreError(f"the index at {printable(str(settings.index_dir))} is damaged: {found.problem}; "
+        raise full_disk_error(settings.store.index_dir, found.problem, reading=True)
+    if path != settings.store.index_dir:
+        raise IndexStoreError(f"the index at {printable(str(settings.store.index_dir))} is damaged: {found.problem}; "
                               "it is read-only, so it cannot be repaired here: make it writable and run "
                               "`rag index`, or set RAG_INDEX_DIR to another folder")
     return found.problem, notes

@@ -268,7 +268,7 @@ def test_a_foreign_manifest_is_refused_not_overwritten(tmp_path):
 def test_our_own_manifest_from_an_older_version_is_accepted(tmp_path):
     s = Settings(corpus_dir=SEEDS, index_dir=tmp_path / "ix", embedding="hash")
     build_index(s, progress=False)
-    manifest = json.loads((s.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((s.store.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest.pop("written_by") == "rag-citations"
-    (s.index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (s.store.index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert build_index(s, progress=False).chunks_embedded == 0

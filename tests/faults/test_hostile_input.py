@@ -35,7 +35,7 @@ def check_answer(a: Answer, s: Settings) -> None:
     assert isinstance(a, Answer) and isinstance(a.text, str) and a.text
     assert not (a.refused and a.citations)
     for c in a.citations:
-        assert document_text(s.corpus_dir / c.source)[c.start:c.end] == c.quote
+        assert document_text(s.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote
 
 
 def test_lone_surrogates_in_a_question_are_answered_not_a_type_error(hashed):
@@ -48,7 +48,7 @@ def test_lone_surrogates_in_a_question_are_answered_not_a_type_error(hashed):
 
 def test_non_utf8_argv_is_read_as_latin1(hashed):
     proc = run_rag(["ask", "--json", b"Caf\xe9 talks: when did Tillerson travel to Tokyo?"],
-                   {**hash_env(SEEDS, hashed.index_dir), "RAG_CHUNK_SIZE": "800", "RAG_CHUNK_OVERLAP": "120"})
+                   {**hash_env(SEEDS, hashed.store.index_dir), "RAG_CHUNK_SIZE": "800", "RAG_CHUNK_OVERLAP": "120"})
     assert proc.returncode == 0, out(proc)
     assert '"question": "Café talks' in proc.stdout.decode("utf-8")
 

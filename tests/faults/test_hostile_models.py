@@ -47,7 +47,7 @@ def test_an_obeyed_planted_instruction_is_removed_and_its_passage_named(planted,
     assert "embassy-notice.txt" in warnings and "addressed to the model or the reader" in warnings
     assert "tells the reader to act" in warnings
     for c in a.citations:
-        assert document_text(planted.corpus_dir / c.source)[c.start:c.end] == c.quote
+        assert document_text(planted.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote
 
 
 def test_urls_must_appear_verbatim_in_the_cited_passage(planted, fake):
@@ -68,7 +68,8 @@ def test_urls_must_appear_verbatim_in_the_cited_passage(planted, fake):
 def test_credentials_in_the_base_url_never_reach_verbose_logs(planted, fake, tmp_path):
     fake.handler = lambda req: Reply(f"Tillerson traveled to Tokyo on March 16, 2017 [{cite(req, 'March 16')}].")
     base = fake.url.replace("http://", "http://alice:pw-S3CRET-77@")
-    env = {**hash_env(planted.corpus_dir, planted.index_dir), "RAG_CHUNK_SIZE": "800", "RAG_CHUNK_OVERLAP": "120",
+    env = {**hash_env(planted.ingest.corpus_dir, planted.store.index_dir),
+           "RAG_CHUNK_SIZE": "800", "RAG_CHUNK_OVERLAP": "120",
            "RAG_ANSWERER": "openai", "RAG_LLM_BASE_URL": base, "RAG_LLM_API_KEY": "sk-KEY-S3CRET-0123456789",
            "RAG_LLM_MODEL": "m", "RAG_LLM_MAX_RETRIES": "0"}
     proc = run_rag(["-v", "ask", TOKYO_Q], env, timeout=120)

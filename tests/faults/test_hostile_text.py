@@ -36,7 +36,7 @@ def fake():
 
 def check_verbatim(a, s: Settings) -> None:
     for c in a.citations:
-        assert document_text(s.corpus_dir / c.source)[c.start:c.end] == c.quote
+        assert document_text(s.ingest.corpus_dir / c.source)[c.start:c.end] == c.quote
 
 
 # -- row 9 ---------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ class Budget:
 
     @classmethod
     def from_settings(cls, settings) -> "Budget":
-        return cls(seconds_per_mb=settings.parse_timeout, memory_mb=settings.parse_memory_mb, ocr=settings.ocr)
+        i = settings.ingest
+        return cls(seconds_per_mb=i.parse_timeout, memory_mb=i.parse_memory_mb, ocr=i.ocr)
 
     def seconds_for(self, size: int) -> float:
         """CPU seconds allowed for a file of ``size`` bytes (before OCR pages)."""
