@@ -411,6 +411,16 @@ class Settings(BaseSettings):
         return _split_hosts(self.serve.allowed_hosts)
 
     @property
+    def model_configured(self) -> bool:
+        """True when generative answers are on: the openai answerer is chosen, or a model
+        server URL or key is set (the one rule `rag serve`'s model list and the UI follow).
+
+        >>> Settings().model_configured, Settings(llm_base_url="http://127.0.0.1:8080/v1").model_configured
+        (False, True)
+        """
+        return self.answer.answerer == "openai" or bool(self.llm.base_url or self.llm.api_key)
+
+    @property
     def index_location(self) -> str:
         """Human-readable place of the index: a server URL or a directory."""
         return self.store.chroma_url or str(self.store.index_dir)

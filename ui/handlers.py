@@ -38,11 +38,6 @@ CHAT_OUTPUTS = ("question", "notice", "chatbot", "conv", "citations", "sources",
 log = logging.getLogger(__name__)
 
 
-def model_configured(settings: Settings) -> bool:
-    """True when an OpenAI-compatible model is configured (URL or key)."""
-    return bool(settings.llm.base_url or settings.llm.api_key)
-
-
 def details(turn: Turn | None) -> dict:
     """The JSON output of ``/ask``: citations with offsets, warnings and the trace."""
     return details_json(turn.answer) if turn is not None and turn.answer is not None else {}

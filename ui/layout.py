@@ -21,7 +21,7 @@ from rag.ingest import SUPPORTED_SUFFIXES
 from .chat import Conversation
 from .corpus import MAX_UPLOAD_BYTES, Corpus
 from .corpus_panel import CorpusPanel
-from .handlers import Handlers, model_configured
+from .handlers import Handlers
 from .viewer import CITATIONS_PLACEHOLDER, SOURCES_PLACEHOLDER, VIEWER_PLACEHOLDER
 
 TITLE = "Corpus Q&A"
@@ -125,7 +125,7 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
 
 def _sidebar(settings: Settings) -> SimpleNamespace:
     choices = [("Extractive — quotes, no model (offline)", "extractive")]
-    if model_configured(settings):
+    if settings.model_configured:
         choices.append((f"Model — {settings.llm.model} (OpenAI-compatible)", "openai"))
     value = settings.answer.answerer if settings.answer.answerer in [v for _, v in choices] else "extractive"
     # Closed at first, so it never covers a phone's chat; the page script opens it on wide screens.
@@ -137,7 +137,7 @@ def _sidebar(settings: Settings) -> SimpleNamespace:
                 elem_id="rag-history-box", padding=False)
         gr.HTML('<h2 class="rag-side-title">Settings</h2>', padding=False)
         answerer = gr.Radio(choices, value=value, label="Answerer",
-                            info=None if model_configured(settings) else
+                            info=None if settings.model_configured else
                             "Set RAG_LLM_BASE_URL (or OPENAI_API_KEY) to enable a model.")
         top_k = gr.Slider(1, 20, value=min(settings.retrieval.top_k, 20), step=1, label="Top-k passages",
                           info="How many chunks retrieval hands to the answerer.")

@@ -52,8 +52,7 @@ def model_ids(settings: Settings) -> tuple[str, ...]:
     >>> model_ids(Settings(llm_base_url="http://127.0.0.1:8080/v1"))
     ('rag', 'rag-extractive', 'rag-openai')
     """
-    configured = settings.answer.answerer == "openai" or settings.llm.base_url or settings.llm.api_key
-    return ("rag", "rag-extractive") + (("rag-openai",) if configured else ())
+    return ("rag", "rag-extractive") + (("rag-openai",) if settings.model_configured else ())
 
 
 def settings_for(model: str, settings: Settings) -> Settings:
