@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime, timezone
@@ -24,8 +25,10 @@ from pathlib import Path
 
 from rag import Settings, ask, build_index
 from rag.extras import require
-from rag.ingest.loading import CorpusError, document_text
-from rag.settings import SettingsError
+from rag.ingest.indexing import fingerprint
+from rag.ingest.loading import CorpusError, document_text, reader_signature, walk_corpus
+from rag.pipeline import shared_retrieval
+from rag.settings import ANSWERERS, SettingsError
 
 from .metrics import aggregate, by_category, check_thresholds, error_result, score_case
 from .report import chart, compare, markdown, overview, summary_text
@@ -48,13 +51,15 @@ def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) ->
     An index holds exactly one corpus and indexing syncs it (files not in the
     corpus are removed), so a suite over another corpus never reuses the
     configured index: it gets ``index_dir``, the suite's ``index:``, or a cache
-    folder keyed by the corpus path.
+    folder keyed by what the index is built from (:func:`cache_key`), which any
+    clone of the repository with the same corpus reuses.
     """
     s = base
     if suite.corpus is not None and suite.corpus.resolve() != base.ingest.corpus_dir.resolve():
-        key = hashlib.sha256(str(suite.corpus.resolve()).encode()).hexdigest()[:12]
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-citations"
-        s = s.replace(corpus_dir=suite.corpus, index_dir=suite.index or cache / f"eval-index-{key}")
+        s = s.replace(corpus_dir=suite.corpus)
+        key = cache_key(s)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", suite.corpus.resolve().name)
+        s = s.replace(index_dir=suite.index or cache_dir() / f"eval-index-{name}-{key}")
         if s.store.chroma_url:
             s = s.replace(collection=f"eval-{key}")
     elif suite.index is not None:
@@ -62,14 +67,61 @@ def settings_for(suite: Suite, base: Settings, index_dir: Path | None = None) ->
     return s.replace(index_dir=index_dir) if index_dir else s
 
 
+def cache_dir() -> Path:
+    """Where eval indexes are kept: ``$XDG_CACHE_HOME/rag-citations`` (default ``~/.cache``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-citations"
+
+
+def cache_key(settings: Settings) -> str:
+    """A digest of what the index of ``settings.ingest.corpus_dir`` is built from: every file
+    indexing sees (relative name, size, sha256 of its bytes; wherever the folder is),
+    the index fingerprint (embedding model, chunk size and overlap, chunker version),
+    what this machine can read (OCR) and the Chroma version that writes the store.
+
+    Two clones with the same corpus get the same key, so the second reuses the first's
+    index; a changed corpus gets another key (and its own index), so a run never reads
+    an index that a run over another version of the corpus is rewriting. The index
+    records sources relative to the corpus, and a run from another folder re-reads
+    (without re-embedding) every file once, so loaders' changes are picked up too.
+
+    >>> cache_key(Settings(corpus_dir="seeds"))  # doctest: +SKIP
+    '3f1c0e9a7b2d4c55'
+    """
+    from importlib.metadata import version
+
+    files, skipped = walk_corpus(settings.ingest.corpus_dir)
+    digest = hashlib.sha256()
+    for head in (fingerprint(settings), reader_signature(settings), version("chromadb")):
+        digest.update(head.encode() + b"\0")
+    for rel in files:
+        content, size = hashlib.sha256(), 0
+        try:
+            with open(settings.ingest.corpus_dir / rel, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    content.update(block)
+                    size += len(block)
+        except OSError as exc:  # indexing will say so; the key only has to differ from a readable file's
+            digest.update(f"{rel}\0unreadable\0{exc.strerror}\n".encode())
+            continue
+        digest.update(f"{rel}\0{size}\0{content.hexdigest()}\n".encode())
+    for s in skipped:  # unreadable folders, links out of the corpus: the index's "skipped" list
+        digest.update(f"skipped\0{s.source}\0{s.reason}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, progress: bool = True,
               baseline: bool = True) -> dict:
     """Index the suite's corpus (incrementally), ask every case, score it; then
     score the ``top-chunk`` baseline on the same cases (unless ``baseline`` is
-    False). Returns the JSON-ready result (see evals/README.md "Results")."""
-    result = _run(suite, settings, only, progress)
-    if baseline and settings.answer.answerer != BASELINE:
-        base = _run(suite, settings.replace(answerer=BASELINE), only, progress)
+    False), on the passages the answerer's search found for the same query (one
+    search per case, see :func:`rag.pipeline.shared_retrieval`). Returns the
+    JSON-ready result (see evals/README.md "Results")."""
+    texts: dict[str, str | None] = {}  # the corpus files' texts, read once for both runs
+    with shared_retrieval():
+        result = _run(suite, settings, only, progress, texts)
+        base = _run(suite, settings.replace(answerer=BASELINE), only, progress, texts) \
+            if baseline and settings.answer.answerer != BASELINE else None
+    if base is not None:
         result["baseline"] = {"answerer": BASELINE, "summary": base["summary"],
                               "by_category": base["by_category"]}
         ours, theirs = result["summary"]["fact_accuracy"], base["summary"]["fact_accuracy"]
@@ -83,7 +135,8 @@ def run_suite(suite: Suite, settings: Settings, only: list[str] | None = None, p
     return result
 
 
-def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: bool) -> dict:
+def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: bool,
+         texts: dict[str, str | None]) -> dict:
     from tqdm import tqdm
 
     cases = [c for c in suite.cases if not only or any(fnmatch.fnmatchcase(c.id, p) for p in only)]
@@ -97,8 +150,6 @@ def _run(suite: Suite, settings: Settings, only: list[str] | None, progress: boo
     except Exception:  # an answerer that fails shows up in every case's result below
         pass
     startup = time.perf_counter() - t_start
-
-    texts: dict[str, str | None] = {}
 
     def corpus_text(source: str) -> str | None:
         if source not in texts:

@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Iterator
 
@@ -35,7 +37,7 @@ from rag.answer import mentions_target, split_question
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.text import QUESTION_WORDS, STOPWORDS, salient_words, stem, stream_pieces, terms, words
-from rag.objects import MAX_ANSWER_CHARS, Answer, Answerer, StreamingAnswerer
+from rag.objects import MAX_ANSWER_CHARS, Answer, Answerer, Passage, StreamingAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +227,7 @@ class Engine:
         timings: dict[str, float] = {}
         if len(parts) == 1:
             # 1. retrieve
-            t = time.perf_counter()
-            query_vector = self.embeddings.embed_query(query)
-            timings["embed_query"] = time.perf_counter() - t
-            passages = retriever.search(query, settings.retrieval.top_k, query_vector=query_vector, timings=timings)
+            query_vector, passages = self._search(retriever, query, settings.retrieval.top_k, timings)
             # 2 + 3. select evidence (or build the prompt) and answer
             t = time.perf_counter()
             answer = None
@@ -247,11 +246,7 @@ class Engine:
                     answered.append((part, refusal(f"it depends on {answered[0][0]!r}, which the corpus does "
                                                    "not answer")))
                     continue
-                t = time.perf_counter()
-                part_vector = self.embeddings.embed_query(part)
-                timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t
-                part_passages = retriever.search(part, settings.retrieval.top_k, query_vector=part_vector,
-                                                 timings=timings)
+                part_vector, part_passages = self._search(retriever, part, settings.retrieval.top_k, timings)
                 passages += [p for p in part_passages if p not in passages]
                 t = time.perf_counter()
                 # The parts share one answer's length.
@@ -291,6 +286,22 @@ class Engine:
                      warnings=list(dict.fromkeys(self._index_warnings() + rewrite_warnings + list(answer.warnings))),
                      passages=passages, trace=trace)
 
+    def _search(self, retriever: Retriever, query: str, k: int, timings: dict) -> tuple[list[float], list[Passage]]:
+        """(query vector, top-k passages) of ``query``; inside :func:`shared_retrieval`, the ones
+        an earlier search of the same query, k and index generation on this engine found."""
+        shared = _SHARED.get()
+        key = (self, retriever.generation, query, k)
+        if shared is not None and key in shared:
+            vector, passages = shared[key]
+            return vector, list(passages)
+        t = time.perf_counter()
+        vector = self.embeddings.embed_query(query)
+        timings["embed_query"] = timings.get("embed_query", 0.0) + time.perf_counter() - t
+        passages = retriever.search(query, k, query_vector=vector, timings=timings)
+        if shared is not None:
+            shared[key] = (vector, tuple(passages))
+        return vector, passages
+
     def _index_warnings(self) -> list[str]:
         """One-time notes (index repaired, read-only copy), then, on every answer,
         whether the index is partial (a `rag index` run in progress or interrupted)."""
@@ -315,6 +326,27 @@ class Engine:
             answer = finish_answer(answerer.answer(query, passages, retriever, query_vector, max_chars), settings)
             yield from stream_pieces(answer.text)
             yield answer
+
+
+_SHARED: ContextVar[dict | None] = ContextVar("rag_shared_retrieval", default=None)
+
+
+@contextlib.contextmanager
+def shared_retrieval() -> Iterator[None]:
+    """Within this block (in this thread), a search an engine already made (same query,
+    same top-k, same index generation) is not made again: the same query vector and
+    passages are used. Retrieval is deterministic, so answers are the same as without
+    it; ``rag eval`` scores the top-chunk baseline on the passages the answerer retrieved
+    this way instead of searching twice per case.
+
+    >>> with shared_retrieval():  # doctest: +SKIP
+    ...     a, b = ask(q), ask(q, settings=settings.replace(answerer="top-chunk"))  # one search
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 @lru_cache(maxsize=4)

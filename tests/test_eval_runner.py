@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from evals.runner import main, run_suite, settings_for
+from evals.runner import cache_key, main, run_suite, settings_for
 from evals.suite import load_suite
-from rag import Settings
+from rag import Settings, ask, build_index
+from rag.pipeline import shared_retrieval
+from rag.retrieval import Retriever
 
 DOCS = {
     "festival.txt": "Port Alder Lighthouse Festival\n\nThe Lighthouse Festival in Port Alder is held every year "
@@ -120,3 +123,106 @@ def test_rag_eval_command_dispatches_to_the_runner(workspace, tmp_path):
                            str(tmp_path), "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "RESULT: PASS" in proc.stdout and (tmp_path / "tiny.json").exists()
+
+
+def _clone(root: Path) -> Path:
+    """A suite over its corpus, with no ``index:``: what a clone of the repository holds."""
+    (root / "docs").mkdir(parents=True)
+    for name, text in DOCS.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    (root / "tiny.yaml").write_text(SUITE.replace("index: .tiny-index\n", ""), encoding="utf-8")
+    return root / "tiny.yaml"
+
+
+def test_the_eval_index_cache_is_keyed_by_the_corpus_content_not_its_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    one, two = load_suite(_clone(tmp_path / "clone-1")), load_suite(_clone(tmp_path / "clone-2"))
+    s1, s2 = settings_for(one, Settings()), settings_for(two, Settings())
+    # Two clones of the same corpus: one cache folder, each clone's own corpus.
+    assert s1.store.index_dir == s2.store.index_dir and s1.store.index_dir.parent == tmp_path / "cache" / "rag-citations"
+    assert s1.store.index_dir.name.startswith("eval-index-docs-") and s1.ingest.corpus_dir != s2.ingest.corpus_dir
+    key = cache_key(s2)
+    assert s2.store.index_dir.name.endswith(key)
+    # What the index is built from changes the key: a file's content (same size), name or presence,
+    # a skipped (unsupported) file, and the index settings.
+    railway = s2.ingest.corpus_dir / "railway.txt"
+    railway.write_text(railway.read_text(encoding="utf-8").replace("1902", "1903"), encoding="utf-8")
+    assert cache_key(s2) != key and settings_for(two, Settings()).store.index_dir != s1.store.index_dir
+    railway.write_text(DOCS["railway.txt"], encoding="utf-8")
+    assert cache_key(s2) == key  # back as it was: the first index again
+    railway.rename(s2.ingest.corpus_dir / "rail.txt")
+    assert cache_key(s2) != key
+    (s2.ingest.corpus_dir / "rail.txt").rename(railway)
+    (s2.ingest.corpus_dir / "notes.xyz").write_text("not indexed, but listed as skipped", encoding="utf-8")
+    assert cache_key(s2) != key
+    (s2.ingest.corpus_dir / "notes.xyz").unlink()
+    assert cache_key(s2.replace(chunk_size=400)) != key and cache_key(s2.replace(embedding="hash")) != key
+    (s2.ingest.corpus_dir / ".git").mkdir()  # hidden entries are not content: indexing ignores them
+    (s2.ingest.corpus_dir / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    assert cache_key(s2) == key
+    # With a Chroma server, the collection is named by the same key.
+    assert settings_for(one, Settings(chroma_url="http://127.0.0.1:1")).store.collection == f"eval-{key}"
+
+
+def test_a_second_clone_reuses_the_first_ones_index_and_cites_its_own_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = settings_for(load_suite(_clone(tmp_path / "clone-1")), Settings())
+    assert build_index(first, progress=False).chunks_embedded > 0
+    shutil.rmtree(tmp_path / "clone-1")  # the first clone is gone; its index stays in the cache
+    suite = load_suite(_clone(tmp_path / "clone-2"))
+    second = settings_for(suite, Settings())
+    assert second.store.index_dir == first.store.index_dir
+    report = build_index(second, progress=False)  # from another folder: every file re-read, nothing embedded
+    assert (report.chunks_embedded, report.files_added, report.files_removed) == (0, [], [])
+    result = run_suite(suite, second, progress=False, baseline=False)
+    assert result["passed"] and result["summary"]["quote_validity"] == 1.0  # quotes checked against clone-2's files
+    assert {c["source"] for case in result["cases"] for c in case["citations"]} == {"festival.txt", "railway.txt"}
+
+
+def _counting_searches(monkeypatch) -> list[str]:
+    queries: list[str] = []
+    search = Retriever.search
+
+    def counted(self, query, k, *args, **kwargs):
+        queries.append(query)
+        return search(self, query, k, *args, **kwargs)
+
+    monkeypatch.setattr(Retriever, "search", counted)
+    return queries
+
+
+def test_the_baseline_reuses_the_answerers_search_and_gets_the_same_answers(workspace, tmp_path, monkeypatch):
+    settings = settings_for(load_suite(workspace / "tiny.yaml"), Settings(), index_dir=tmp_path / "index")
+    build_index(settings, progress=False)
+    plain = settings.replace(answerer="top-chunk")
+    question = "How long is the longest bridge of the Alder Valley Railway?"
+    compound = "When is the Lighthouse Festival held, and when did the railway open?"
+    alone = {q: ask(q, settings=plain) for q in (question, compound)}  # each searches for itself
+    queries = _counting_searches(monkeypatch)
+    with shared_retrieval():
+        ours = {q: ask(q, settings=settings) for q in (question, compound)}
+        shared = {q: ask(q, settings=plain) for q in (question, compound)}
+    # One search for the plain question; the compound one is answered part by part, while the
+    # baseline searches the whole question: its own search, nothing shared.
+    assert queries.count(question) == 1 and queries.count(compound) == 1 and len(queries) == 4
+    for q in (question, compound):
+        assert (shared[q].text, shared[q].citations, shared[q].passages) == \
+            (alone[q].text, alone[q].citations, alone[q].passages)
+    assert ours[question].passages == shared[question].passages
+    # Outside the block nothing is shared.
+    ask(question, settings=plain)
+    assert queries.count(question) == 2
+
+
+def test_run_suite_searches_once_per_case_for_the_answerer_and_the_baseline(workspace, tmp_path, monkeypatch):
+    suite = load_suite(workspace / "tiny.yaml")
+    settings = settings_for(suite, Settings(), index_dir=tmp_path / "index")
+    build_index(settings, progress=False)
+    queries = _counting_searches(monkeypatch)
+    alone = run_suite(suite, settings, progress=False, baseline=False)
+    searched = len(queries)
+    with_baseline = run_suite(suite, settings, progress=False)
+    assert len(queries) == 2 * searched  # the baseline added no search of its own
+    assert {c.question for c in suite.cases} <= set(queries)
+    assert [c["answer"] for c in with_baseline["cases"]] == [c["answer"] for c in alone["cases"]]
+    assert with_baseline["baseline"]["summary"]["cases"] == len(suite.cases)

@@ -60,6 +60,11 @@ class Retriever:
         self._lexicon: Lexicon | None = None
         self.refresh()
 
+    @property
+    def generation(self) -> str | None:
+        """The index generation loaded (a new one after every index run that wrote)."""
+        return self._generation
+
     # -- loading ----------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the lexicon if the index changed since the last load."""
