@@ -56,7 +56,7 @@ RULES: list[tuple[str, str | None]] = [
     # Nothing listens on the (free) port: the answer falls back to the extractive one, with a warning.
     (r"^export RAG_LLM_BASE_URL=http://127\.0\.0\.1:8080/v1$", None),
     (r"^bash tests/install_local_llm\.sh$", "LOCAL_LLM"),
-    (r"^\.venv/bin/python -m rag\.local_llm --port 8080$", "LOCAL_LLM"),
+    (r"^\.venv/bin/python -m rag\.generate\.local_llm --port 8080$", "LOCAL_LLM"),
     (r"^RAG_ANSWERER=openai RAG_LLM_BASE_URL=http://127\.0\.0\.1:8080/v1 RAG_LLM_MODEL=smollm2 +\.venv/bin/rag ask ",
      "LOCAL_LLM"),
     (r"^\.venv/bin/chroma run --path /srv/chroma-data --host 127\.0\.0\.1 --port 8000$",

@@ -99,7 +99,7 @@ def raw_chroma_check(index: Path, collection: str = "corpus") -> subprocess.Comp
 
 
 def probe_json(index: Path, collection: str = "corpus") -> dict:
-    script = REPO / "rag" / "_chroma_probe.py"
+    script = REPO / "rag" / "store" / "probe.py"
     proc = subprocess.run([sys.executable, str(script), str(index), collection], capture_output=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()[-500:]
