@@ -25,9 +25,7 @@ from rag.store import index_busy, writable
 from rag.store import prepare_reading
 from rag.ingest import build_index, check_manifest
 from rag.store import index_exists, open_collection
-from rag.embeddings import embedding_name, make_embeddings
-from rag.providers import make_answerer
-from rag.store import make_chroma_client
+from rag.providers import embedding_name, make_answerer, make_chroma_client, make_embeddings
 from rag.store import UNIT_FILE, UnitStore
 from rag.answer import refusal
 from rag.answer import merge_answers
