@@ -8,6 +8,10 @@
 #   (unit + integration: pytest -m "not slow"), after installing what they need: no browser,
 #   no local model, no eval suites.
 # PYTEST ARGS go to every pytest stage; a stage they leave empty (pytest exit code 5) passes.
+# The integration and slow stages run on RAG_TEST_WORKERS pytest-xdist workers (default: one per
+# core, at most 4), a whole test file per worker so module fixtures are built once; most of these
+# tests wait on servers, browsers and subprocesses, so two workers on 2 cores cut the run by a
+# third. RAG_TEST_WORKERS=0 runs them in this process (for --pdb, or -s to see prints).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=0
@@ -15,6 +19,11 @@ if [ "${1:-}" = "--quick" ]; then
   QUICK=1
   shift
 fi
+WORKERS=${RAG_TEST_WORKERS:-$(n=$(nproc 2>/dev/null || echo 2); echo $(( n > 4 ? 4 : n )))}
+case "$WORKERS" in ''|*[!0-9]*) echo "RAG_TEST_WORKERS must be a whole number (0 = no workers), not '$WORKERS'" >&2; exit 2;; esac
+PARALLEL=(-n "$WORKERS" --dist loadfile)
+[ "$WORKERS" -gt 0 ] || PARALLEL=(-p no:xdist)
+
 export ANONYMIZED_TELEMETRY=False GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1
 
 step() { printf '\n== %s\n' "$*"; }
@@ -73,7 +82,7 @@ if [ "$QUICK" = 1 ]; then
   stage_end
   stage_start quick
   step "quick tests: unit + integration (not marked slow; bash tests/run.sh runs them all)"
-  run_pytest -m "not slow" "$@"
+  run_pytest -m "not slow" "${PARALLEL[@]}" "$@"
   stage_end
   exit 0
 fi
@@ -112,12 +121,12 @@ stage_end
 
 stage_start integration
 step "integration tests (every other test not marked slow)"
-run_pytest -m integration "$@"
+run_pytest -m integration "${PARALLEL[@]}" "$@"
 stage_end
 
 stage_start slow
 step "slow tests (real model, servers, browser, end-to-end runs)"
-run_pytest -m "slow and not unit" "$@"
+run_pytest -m "slow and not unit" "${PARALLEL[@]}" "$@"
 stage_end
 
 stage_start evals
