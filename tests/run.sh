@@ -8,7 +8,7 @@
 #   (unit + integration: pytest -m "not slow"), after installing what they need: no browser,
 #   no local model, no eval suites.
 # PYTEST ARGS go to every pytest stage; a stage they leave empty (pytest exit code 5) passes.
-# The integration and slow stages run on RAG_TEST_WORKERS pytest-xdist workers (default: one per
+# The integration, slow and quick stages run on RAG_TEST_WORKERS pytest-xdist workers (default: one per
 # core, at most 4), a whole test file per worker so module fixtures are built once; most of these
 # tests wait on servers, browsers and subprocesses, so two workers on 2 cores cut the run by a
 # third. RAG_TEST_WORKERS=0 runs them in this process (for --pdb, or -s to see prints).
