@@ -13,13 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from conftest import free_port, stop_process
 from faultkit import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -61,12 +56,7 @@ class Served:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+            stop_process(self.proc, grace=15)
         self._log.close()
 
 

@@ -41,7 +41,7 @@ def test_a_hostile_upload_never_holds_up_another_users_upload(corpus, tmp_path):
 
     from ui.app import build_app, serve
 
-    from serverkit import free_port
+    from conftest import free_port
 
     # A budget of 8 CPU s instead of the default 20 (which the test above holds `rag index` to): the
     # PDF is still checked for longer than the note takes, and refused 12 s sooner.
