@@ -377,6 +377,23 @@ def test_an_unrelated_file_with_a_negative_cosine_does_not_break_the_answer(tmp_
     assert "maths.txt" in final["sources"] and "low" in final["sources"]
 
 
+def test_a_citation_request_number_is_stamped_on_its_view_and_nothing_else_is(indexed):
+    # The page tells a fresh view of [1] from the one still on screen by this number.
+    import gradio as gr
+
+    h = Handlers(indexed, Corpus(indexed))
+    conv = dict(zip(CHAT_OUTPUTS, _asked(h, "Which UN Security Council resolutions were cited?")[-1]))["conv"]
+
+    def view(req) -> str:
+        msg = json.dumps({"kind": "cite", "turn": 0, "marker": 1, "req": req})
+        return dict(zip(CHAT_OUTPUTS, h.inbox(conv, gr.SelectData(None, {"index": 0, "value": msg}))))["viewer"]
+
+    assert 'href="#rag-back-0-1" data-rag-req="7"' in view(7) and "<mark" in view(7)
+    for hostile in ('7" onmouseover="x', True, -1, 2**60, 1.5, None, [7]):
+        shown = view(hostile)
+        assert "<mark" in shown and "data-rag-req" not in shown and "onmouseover" not in shown
+
+
 def test_a_failing_side_panel_leaves_the_answer_intact_and_says_what_failed(indexed, monkeypatch):
     def broken(*_a, **_k):
         raise ValueError("the table fell over")

@@ -65,6 +65,11 @@ def outbox(op: str, **payload) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _request_number(value) -> int | None:
+    """The page's click number if it is a plain small whole number (it goes into HTML)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else None
+
+
 def _out(**values) -> tuple:
     """The chat outputs in order; anything not given stays as it is."""
     return tuple(values[k] if k in values else gr.update() for k in CHAT_OUTPUTS)
@@ -153,7 +158,7 @@ class Handlers:
         except (ValueError, TypeError, AttributeError):
             return _out(conv=conv)
         if kind == "cite":
-            return self._open_citation(conv, msg.get("turn"), msg.get("marker"))
+            return self._open_citation(conv, msg.get("turn"), msg.get("marker"), msg.get("req"))
         if kind == "more":  # an answer's "Retrieved passages and answer details" link
             return self._show_turn(conv, msg.get("turn"))
         if kind == "close":  # the source viewer was closed
@@ -180,7 +185,7 @@ class Handlers:
         return _out(**{"notice": "", **panels}, chatbot=new.messages(), conv=new,
                     outbox=outbox("active", id=new.id if new.turns else None))
 
-    def _open_citation(self, conv: Conversation, turn_index, marker):
+    def _open_citation(self, conv: Conversation, turn_index, marker, request=None):
         if not isinstance(turn_index, int) or not isinstance(marker, int) or not 0 <= turn_index < len(conv.turns):
             return _out(conv=conv)
         turn = conv.turns[turn_index]
@@ -192,7 +197,7 @@ class Handlers:
         panels = self._panels(turn_index, turn)
         try:
             panels["viewer"] = source_view_html(self.settings.ingest.corpus_dir, c, heading_for(a, c), turn_index,
-                                                  self.settings)
+                                                  self.settings, request=_request_number(request))
         except Exception as exc:  # noqa: BLE001 - the answer and the other panels stay usable
             log.exception("the source viewer failed for %s", c.source)
             reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))

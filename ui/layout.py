@@ -39,6 +39,7 @@ UPLOAD_TYPES = [s for s in SUPPORTED_SUFFIXES]
 # the inbox sends the script's requests as "select" events, the outbox hands it
 # messages from the server (conversations to save). Neither renders anything.
 INBOX_JS = "(window.ragQueue = window.ragQueue || []).push(['inbox', trigger]); window.rag && window.rag.drain();"
+INBOX_DONE_JS = "() => { window.rag && window.rag.done(); }"
 OUTBOX_JS = ("watch('value', () => { (window.ragQueue = window.ragQueue || []).push(['outbox', props.value]); "
              "window.rag && window.rag.drain(); });")
 
@@ -88,9 +89,12 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
         for ev in asks:
             ev.then(idle, None, [chat.question], queue=False, **private)
         chat.question.stop(h.stop, [conv], chat_out, cancels=asks, **private)
-        # One at a time, in order: "close the viewer" then "open [2]" must not swap places.
+        # One at a time, in order: "close the viewer" then "open [2]" must not swap places. The
+        # page sends its next request only when the last one is done (INBOX_DONE_JS tells it);
+        # "multiple" so that a request sent after the page gave up waiting is not dropped either.
         inbox.select(h.inbox, [conv], chat_out, show_progress="hidden", concurrency_limit=1,
-                     concurrency_id="inbox", **private)
+                     concurrency_id="inbox", trigger_mode="multiple", **private).then(
+            None, None, None, js=INBOX_DONE_JS, queue=False, trigger_mode="multiple", **private)
         side.new.click(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.clear(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.select(h.select, [conv], chat_out, show_progress="hidden", **private)

@@ -152,16 +152,19 @@ def resolve_source(corpus_dir: Path, source: str) -> Path:
 
 
 def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", turn: int | None = None,
-                     settings: Settings | None = None) -> str:
+                     settings: Settings | None = None, request: int | None = None) -> str:
     """The cited file, escaped, with ``quote`` wrapped in ``<mark>``; prose in
     the page's font, the document's code blocks in monospace; a quote read by
     OCR from a scan says so. ``settings`` read the file as the index did (OCR
-    on or off).
+    on or off). ``request`` (the page's number for this click) is stamped on
+    the Close link, so the page script can tell this view from one still on
+    screen from an earlier click of the same citation.
 
     The offsets index into :func:`rag.ingest.loading.document_text`, the same text
     the citation was verified against, so the highlight is exact.
     """
-    close = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}" role="button" '
+    stamp = f' data-rag-req="{request}"' if isinstance(request, int) else ""
+    close = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}"{stamp} role="button" '
              f'aria-label="Close the source and go back to the answer">Close</a>' if turn is not None else "")
     head = (f'<div class="rag-viewer-head"><h2 class="rag-panel-title">Source</h2>'
             f'<span class="rag-chip">[{citation.marker}]</span>{file_html(citation.source)}'

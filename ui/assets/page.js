@@ -9,7 +9,7 @@
   const STORE = "rag-citations:conv:";   // localStorage: one record per conversation
   const ACTIVE = "rag-citations:active"; // sessionStorage: this tab's open conversation
   const $ = (sel, root = document) => root.querySelector(sel);
-  const state = {inbox: null, outgoing: [], focusHit: null, focusUntil: 0, restored: false};
+  const state = {inbox: null, outgoing: [], focusHit: null, focusUntil: 0, restored: false, requests: 0, sentAt: 0};
 
   // -- bridges to the server (gr.HTML #rag-inbox / #rag-outbox, see ui/layout.py)
   const api = window.rag = {
@@ -22,11 +22,16 @@
       }
     },
     send(message) { state.outgoing.push(message); flush(); },
+    done() { state.sentAt = 0; flush(); },  // the server has answered the last request
   };
+  // One request in flight at a time, so the server sees them in the order they were made
+  // (two at once may arrive swapped). A request unanswered for 15 s no longer holds the rest.
   function flush() {
-    while (state.inbox && state.outgoing.length) {
-      state.inbox("select", {index: 0, value: JSON.stringify(state.outgoing.shift())});
-    }
+    if (!state.inbox || !state.outgoing.length) return;
+    const wait = state.sentAt + 15000 - Date.now();
+    if (state.sentAt && wait > 0) { setTimeout(flush, wait + 10); return; }
+    state.sentAt = Date.now();
+    state.inbox("select", {index: 0, value: JSON.stringify(state.outgoing.shift())});
   }
   function onOutbox(value) {
     let m = null;
@@ -173,7 +178,7 @@
     if (!sheet.wait) return;
     const viewer = document.getElementById("rag-viewer");
     if (!viewer) return;
-    if ($(`a.rag-back[href="${sheet.wait}"]`, viewer) || $(".rag-notice", viewer) || Date.now() > sheet.waitUntil) {
+    if ($(sheet.wait, viewer) || $(".rag-notice", viewer) || Date.now() > sheet.waitUntil) {
       sheet.wait = null;
       document.documentElement.classList.remove("rag-sheet-wait");
     }
@@ -187,11 +192,15 @@
     ev.preventDefault();
     ev.stopPropagation();  // not also a click on the chat message
     if (m[1] === "cite" && m[3]) {
-      state.focusHit = `#rag-back-${m[2]}-${m[3]}`;  // focus the quote once this citation is in the viewer
+      // The view this click asks for: its Close link carries this number, so a view of the same
+      // citation still on screen (a close not yet answered) is not taken for it.
+      const req = ++state.requests;
+      const wanted = `a.rag-back[href="#rag-back-${m[2]}-${m[3]}"][data-rag-req="${req}"]`;
+      state.focusHit = wanted;  // focus the quote once this view is in the viewer
       state.focusUntil = Date.now() + 10000;
       const opener = link.closest("#rag-chat") ? link : (sheet.open && sheet.opener) || link;
-      openSheet("source", opener, `#rag-back-${m[2]}-${m[3]}`);
-      api.send({kind: "cite", turn: +m[2], marker: +m[3]});
+      openSheet("source", opener, wanted);
+      api.send({kind: "cite", turn: +m[2], marker: +m[3], req});
     } else if (m[1] === "more") {
       openSheet("details", link);
       api.send({kind: "more", turn: +m[2]});
@@ -213,7 +222,7 @@
       const top = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
       box.scrollTop = Math.max(0, top - box.clientHeight / 4);
     }
-    if (state.focusHit && $(`a.rag-back[href="${state.focusHit}"]`, viewer)) {
+    if (state.focusHit && $(state.focusHit, viewer)) {
       // The citation the user asked for has arrived (perhaps the same one again): show it, focus the quote.
       const r = viewer.getBoundingClientRect();
       if (!narrow() && (r.top < 0 || r.bottom > window.innerHeight)) viewer.scrollIntoView({block: "start"});
