@@ -114,6 +114,22 @@ def test_inline_citation_opens_the_highlighted_quote_and_copy_is_plain_text(page
     assert clipboard == copy_text(expected), clipboard
     assert "<" not in clipboard and "**" not in clipboard and "rag-" not in clipboard
     assert clipboard.endswith(f"Sources:\n[1] {c.source} (chars {c.start}-{c.end})")
+
+    # Like, then Dislike 30 ms later, while the first is being saved: both are kept (Gradio's
+    # default drops an event sent while the last one is pending; a same-tick pair slips through).
+    feedback = app_settings.store.index_dir / "feedback.jsonl"
+    lines = lambda: feedback.read_text(encoding="utf-8").splitlines() if feedback.exists() else []  # noqa: E731
+    had = len(lines())
+    page.evaluate("""() => {
+        const last = (label) => [...document.querySelectorAll(`#rag-chat button[aria-label="${label}"]`)].pop();
+        const like = last("Like"), dislike = last("Dislike");
+        like.click(); setTimeout(() => dislike.click(), 30);
+    }""")
+    for _ in range(100):  # bounded: 20 s
+        if len(lines()) >= had + 2:
+            break
+        page.wait_for_timeout(200)
+    assert [json.loads(x)["rating"] for x in lines()[had:]] == ["up", "down"]
     assert p.outside == [] and p.errors == []
 
 

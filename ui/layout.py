@@ -98,7 +98,8 @@ def layout(settings: Settings, corpus: Corpus) -> gr.Blocks:
         side.new.click(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.clear(h.new_conversation, [conv], chat_out, show_progress="hidden", **private)
         chat.chatbot.select(h.select, [conv], chat_out, show_progress="hidden", **private)
-        chat.chatbot.like(h.feedback, [conv], None, **private)
+        # Every rating is kept: Gradio's default drops a click made while the last one is saved.
+        chat.chatbot.like(h.feedback, [conv], None, trigger_mode="multiple", **private)
         side.answerer.change(h.in_use_html, [side.answerer, side.top_k], [side.in_use], **private)
         side.top_k.release(h.in_use_html, [side.answerer, side.top_k], [side.in_use], **private)
         demo.load(h.examples_update, None, [chat.chatbot], show_progress="hidden", **private)
