@@ -170,3 +170,37 @@ def test_unit_vectors_are_embedded_by_the_first_question_kept_and_dropped_with_t
     (corpus / gone).unlink()
     build_index(settings, progress=False)
     assert store.chunk_ids() == {i for i in read if sources[i] != gone}
+
+
+def test_a_second_indexer_says_it_waits_only_when_it_really_does(tmp_path):
+    # A reader asking "is an index run busy?" holds the lock for an instant; an indexer
+    # starting then must not tell the user it waits for another `rag index`.
+    import threading
+    import time
+
+    from rag.store.health import LOCK_FILE, file_lock, index_busy, index_lock
+
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    settings.store.index_dir.mkdir()
+
+    def hold(seconds: float, taken: threading.Event) -> None:
+        with file_lock(settings.store.index_dir / LOCK_FILE):
+            taken.set()
+            time.sleep(seconds)
+
+    for seconds, expect_note in ((0.05, False), (1.5, True)):
+        notes: list[str] = []
+        taken = threading.Event()
+        holder = threading.Thread(target=hold, args=(seconds, taken))
+        holder.start()
+        assert taken.wait(5)
+        started = time.monotonic()
+        with index_lock(settings, wait_note=notes.append):
+            waited = time.monotonic() - started
+            assert index_busy(settings)  # seen from another lock object, as another process would
+        holder.join(5)
+        assert bool(notes) is expect_note, (seconds, notes)
+        assert waited >= seconds * 0.5
+        if expect_note:
+            assert "another `rag index` is updating" in notes[0] and "waiting for it to finish" in notes[0]
+    assert not index_busy(settings)

@@ -82,6 +82,9 @@ def check_folder(settings: Settings) -> None:
 
 # -- one writer at a time ----------------------------------------------------------
 
+WAIT_NOTE_AFTER = 1.0  # seconds an indexer waits for the lock quietly before it says so
+
+
 def file_lock(path: Path) -> FileLock:
     """An exclusive lock on ``path`` held through flock(2): it dies with its process (a killed
     run never leaves it stale), and a file system without working locks is an error, not a
@@ -100,7 +103,9 @@ def index_lock(settings: Settings, wait_note=None):
     try:
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            lock.acquire(timeout=0)
+            # Not at once: a reader checking whether a run is busy holds the lock for an
+            # instant, and that is no reason to tell the user we wait for another run.
+            lock.acquire(timeout=WAIT_NOTE_AFTER)
         except Timeout:
             msg = f"another `rag index` is updating {printable(str(folder))}; waiting for it to finish"
             log.warning(msg)
