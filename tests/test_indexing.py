@@ -204,3 +204,18 @@ def test_a_second_indexer_says_it_waits_only_when_it_really_does(tmp_path):
         if expect_note:
             assert "another `rag index` is updating" in notes[0] and "waiting for it to finish" in notes[0]
     assert not index_busy(settings)
+
+
+def test_unit_vectors_are_forgotten_in_batches_past_sqlite_bound_value_limit(tmp_path):
+    import numpy as np
+
+    store = UnitStore(tmp_path / UNIT_FILE, "m")
+    ids = [f"c{i:05d}" for i in range(1_234)]
+    store.put({cid: {(0, 5, -1): np.full(4, i, np.float32)} for i, cid in enumerate(ids)})
+    assert store.chunk_ids() == set(ids)
+    store.forget(ids[:1_001])
+    assert store.chunk_ids() == set(ids[1_001:])
+    assert store.keep_only(set(ids[1_200:])) == 199
+    assert store.chunk_ids() == set(ids[1_200:])
+    assert store.get([ids[1_233]])[ids[1_233]][(0, 5, -1)].tolist() == [1_233.0] * 4
+    store.close()

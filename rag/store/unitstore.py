@@ -136,10 +136,7 @@ class UnitStore:
             if db is None:
                 return
             try:
-                with db:
-                    for i in range(0, len(chunk_ids), 500):
-                        part = chunk_ids[i:i + 500]
-                        db.execute(f"DELETE FROM units WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+                _delete(db, chunk_ids)
             except sqlite3.Error as exc:
                 log.warning("cannot prune unit vectors in %s: %s", self.path, exc)
 
@@ -152,10 +149,7 @@ class UnitStore:
             try:
                 stored = {r[0] for r in db.execute("SELECT DISTINCT chunk_id FROM units")}
                 gone = sorted(stored - chunk_ids)
-                with db:
-                    for i in range(0, len(gone), 500):
-                        part = gone[i:i + 500]
-                        db.execute(f"DELETE FROM units WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+                _delete(db, gone)
                 return len(gone)
             except sqlite3.Error as exc:
                 log.warning("cannot prune unit vectors in %s: %s", self.path, exc)
@@ -166,3 +160,11 @@ class UnitStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _delete(db: sqlite3.Connection, chunk_ids: list[str]) -> None:
+    """Drop these chunks' rows in one transaction (in batches: SQLite caps the bound values)."""
+    with db:
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i:i + 500]
+            db.execute(f"DELETE FROM units WHERE chunk_id IN ({','.join('?' * len(part))})", part)
