@@ -145,7 +145,7 @@ def salient_surface(question: str) -> list[str]:
 
 _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Nos|Gen|Sen|Rep|Gov|Prof|Corp|Inc|Ltd|Co|vs|etc|Jan|Feb|Mar|Apr|"
-    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|N|S|U|a\.m|p\.m|[A-Z])\.)$"
+    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|N|S|U|a\.m|p\.m|e\.g|i\.e|cf|approx|[A-Z])\.)$"
 )
 # A lone "!" or "?" ("the ! operator") ends nothing: the mark must follow a word.
 _END = re.compile(r"(?<=\S)[.!?]+[\"'”’)\]]*(?=\s+|$)|\n\s*\n|\n")
@@ -173,8 +173,9 @@ def sentence_spans(text: str, base: int = 0, lines: bool = True) -> list[tuple[i
             nxt = text[end:end + 3].lstrip()
             if nxt[:1].islower() or nxt[:1].isdigit() or nxt[:1] == "":
                 continue
-            if re.search(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Gov|Prof|No)|(?<![A-Za-z.])[A-Z]|U\.S)\.$", piece.rstrip()):
-                continue  # titles and initials ("Rex W. Tillerson", "N. Korea") never end a sentence
+            if re.search(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Gov|Prof|No|e\.g|i\.e|cf)|(?<![A-Za-z.])[A-Z]|U\.S)\.$",
+                         piece.rstrip()):
+                continue  # titles, initials and "e.g." ("Rex W. Tillerson", "N. Korea") never end a sentence
         _push(text, start, end, base, spans)
         start = end
     _push(text, start, len(text), base, spans)
