@@ -53,8 +53,8 @@ def split_question(question: str) -> list[str]:
     if not m or m.start("a") == 0:
         return [question]
     years = bool(_YEAR.fullmatch(m.group("a")) and _YEAR.fullmatch(m.group("b")))
-    if not years and _JOINT.search(question):
-        return [question]
+    if not years and (_JOINT.search(question) or m.group("pre") and m.group("pre").startswith("between")):
+        return [question]  # one event, or a comparison "between X and Y": it needs both names at once
     pre = (m.group("pre") or "").replace("between ", "in ")
     head, tail = question[:m.start()], question[m.end():]
     return [f"{head}{pre}{m.group('a')}{tail}", f"{head}{pre}{m.group('b')}{tail}"]

@@ -67,10 +67,11 @@ def test_at_most_max_parts():
     assert split_question(q) == ["What is WAL?", "when was it added?", "why is it fast?"]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: 'between <Name> and <Name>' is split like a pair of years, "
-                                       "and 'between' becomes 'in': the parts ask 'What is the difference in Tokyo?', "
-                                       "another question; a comparison needs both names in one part, as a joint "
-                                       "verb does (not fixed here: eval answers must stay identical)")
-def test_a_comparison_between_two_names_stays_whole():
-    q = "What is the difference between Tokyo and Osaka?"
+@pytest.mark.parametrize("q", ["What is the difference between Tokyo and Osaka?",
+                               "Who won more votes between Clinton and Trump?"])
+def test_a_comparison_between_two_names_stays_whole(q):
     assert split_question(q) == [q]
+
+
+def test_between_two_years_is_still_asked_year_by_year():
+    assert split_question("What changed between 2013 and 2017?") == ["What changed in 2013?", "What changed in 2017?"]
