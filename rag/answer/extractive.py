@@ -174,7 +174,8 @@ class ExtractiveAnswerer:
         missing = [w for w in salient_surface(question) if not known(stem(w))]
         # "What was on the menu?": the thing asked for must be something the corpus speaks of.
         kinds = set(asked_type(question))  # "which company": the answer's type, not a word it must use
-        missing += [w for w in asked_attribute(question) if not known(stem(w)) and w not in missing and w not in kinds]
+        missing += [w for w in asked_attribute(question)  # in the index's pieces: json_patch -> json, patch
+                    if not all(known(t) for t in tokens(w) or [stem(w)]) and w not in missing and w not in kinds]
         missing += [i for i in question_identifiers(question) if i.lower() not in retriever.identifiers]
         if missing:
             return f"the corpus never mentions {_names(missing)}"
@@ -230,7 +231,7 @@ class ExtractiveAnswerer:
                 kind=1.0 if kind_ok else 0.0,
                 kind_asked=q.kind,
                 attr_words=q.attribute_words,
-                attr_missing=[a for a in q.attribute if not _mentions(a, ctx)],
+                attr_missing=[a for a, pieces in q.attribute if not all(_mentions(t, ctx) for t in pieces)],
                 speaker=q.speaker_name or None,
                 missing_specific=q.missing_specific(u, ctx),
                 kind_in_heading=bool(in_heading),
@@ -365,7 +366,9 @@ class _QuestionTerms:
         self.kind = question_kind(question)
         self.terms = terms(question)
         self.attribute_words = asked_attribute(question)
-        self.attribute = [stem(w) for w in self.attribute_words]
+        # Each asked-for word as the index cuts it ("json_patch" -> json, patch): a unit mentions
+        # the word when it holds every piece.
+        self.attribute = [(stem(w), tokens(w) or [stem(w)]) for w in self.attribute_words]
         # A term absent from the corpus weighs like a rare one: no unit covers that part of the question.
         self.weight = {t: (0.3 if is_context_term(t) else 1.0) * idf.get(t, absent) for t in self.terms}
         self.total = sum(self.weight.values()) or 1.0

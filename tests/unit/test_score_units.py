@@ -161,14 +161,6 @@ def test_no_passages_no_units():
     ("Which like-minded countries did Kishida and Tillerson name?",
      "Kishida and Tillerson named Australia and India as like-minded countries."),
 ])
-@pytest.mark.xfail(strict=True, reason="known defect: attr_missing compares the stem of the asked-for word with the "
-                                       "unit's tokens, and a word the tokenizer cuts in pieces (json_patch -> json, "
-                                       "patch; --client-key; like-minded) is never found unless a piece of 5+ letters "
-                                       "is its prefix: every unit lacks it, so weak_reason refuses 'the passages "
-                                       "never mention the json_patch asked for' while the passage says it verbatim "
-                                       "(two eval questions ask for such a word: seeds 'like-minded countries', "
-                                       "hatch-docs-heldout '--client-key'; not fixed here: eval answers must stay "
-                                       "identical)")
 def test_an_asked_for_word_written_in_the_unit_is_not_missing(question, text):
     out, _ = score(question, para("a.md", text))
     assert out[0].signals.attr_missing == []
