@@ -129,9 +129,13 @@ def _code_after(blocks, block: Block, passage: Passage) -> Block | None:
 
 
 def _only_code_between(blocks, end: int, start: int) -> bool:
-    """Only code blocks (at least one) lie between offsets ``end`` and ``start``."""
+    """Only code blocks (at least one) lie between offsets ``end`` and ``start``, or
+    ``end`` closes a code block (a sentence already extended over its short example)
+    and nothing lies between."""
     between = [b for b in blocks if b.start >= end and b.end <= start]
-    return bool(between) and all(b.kind == "code" for b in between)
+    if between:
+        return all(b.kind == "code" for b in between)
+    return any(b.kind == "code" and b.end == end for b in blocks)
 
 
 def chunk_units(chunk, previous=None, passage: Passage | None = None) -> list[Unit]:

@@ -135,11 +135,6 @@ def test_a_list_that_opens_a_chunk_gets_its_lead_in_from_the_chunk_before(previo
         assert all(u.lead_passage.chunk_id == "a.md#0" and u.lead == (0, len(previous)) for u in units)
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the 'one sentence around an example' join checks for code "
-                                       "between the two halves after the first half was already extended over that "
-                                       "code (it is short, under MAX_CODE_CHARS), so it finds none: with a short "
-                                       "example (the usual case) 'which gives the sum.' stays a separate unit "
-                                       "(not fixed here: eval answers must stay identical)")
 def test_a_sentence_around_a_short_example_is_one_unit():
     units = units_of([("paragraph", "Compute it by using the expression"), ("code", "a + b"),
                       ("paragraph", "which gives the sum. Done.")])
