@@ -9,7 +9,7 @@
   const STORE = "rag-citations:conv:";   // localStorage: one record per conversation
   const ACTIVE = "rag-citations:active"; // sessionStorage: this tab's open conversation
   const $ = (sel, root = document) => root.querySelector(sel);
-  const state = {inbox: null, outgoing: [], focusHit: null, focusUntil: 0, restored: false, requests: 0, sentAt: 0};
+  const state = {inbox: null, outgoing: [], focusHit: null, focusUntil: 0, restored: false, requests: 0, sentAt: 0, retry: null};
 
   // -- bridges to the server (gr.HTML #rag-inbox / #rag-outbox, see ui/layout.py)
   const api = window.rag = {
@@ -29,7 +29,10 @@
   function flush() {
     if (!state.inbox || !state.outgoing.length) return;
     const wait = state.sentAt + 15000 - Date.now();
-    if (state.sentAt && wait > 0) { setTimeout(flush, wait + 10); return; }
+    if (state.sentAt && wait > 0) {  // one timer at most, however many requests wait
+      if (!state.retry) state.retry = setTimeout(() => { state.retry = null; flush(); }, wait + 10);
+      return;
+    }
     state.sentAt = Date.now();
     state.inbox("select", {index: 0, value: JSON.stringify(state.outgoing.shift())});
   }
