@@ -89,6 +89,16 @@ def tokens(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
 
 
+def word_pieces(word: str) -> list[str]:
+    """``word`` as the index cuts it: a text mentions the word when it holds every
+    piece (its stem when every piece is a stop word).
+
+    >>> word_pieces("json_patch"), word_pieces("--client-key"), word_pieces("countries")
+    (['json', 'patch'], ['client', 'key'], ['country'])
+    """
+    return tokens(word) or [stem(word)]
+
+
 def terms(question: str) -> list[str]:
     """The topical terms of a question: tokens minus stop words and question words."""
     seen: list[str] = []

@@ -65,11 +65,6 @@ def outbox(op: str, **payload) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _request_number(value) -> int | None:
-    """The page's click number if it is a plain small whole number (it goes into HTML)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else None
-
-
 def _out(**values) -> tuple:
     """The chat outputs in order; anything not given stays as it is."""
     return tuple(values[k] if k in values else gr.update() for k in CHAT_OUTPUTS)
@@ -197,7 +192,7 @@ class Handlers:
         panels = self._panels(turn_index, turn)
         try:
             panels["viewer"] = source_view_html(self.settings.ingest.corpus_dir, c, heading_for(a, c), turn_index,
-                                                  self.settings, request=_request_number(request))
+                                                  self.settings, request=request)
         except Exception as exc:  # noqa: BLE001 - the answer and the other panels stay usable
             log.exception("the source viewer failed for %s", c.source)
             reason = public_message(f"{type(exc).__name__}: {exc}", known_paths(self.settings))

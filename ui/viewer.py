@@ -152,18 +152,19 @@ def resolve_source(corpus_dir: Path, source: str) -> Path:
 
 
 def source_view_html(corpus_dir: Path, citation: Citation, heading: str = "", turn: int | None = None,
-                     settings: Settings | None = None, request: int | None = None) -> str:
+                     settings: Settings | None = None, request: object = None) -> str:
     """The cited file, escaped, with ``quote`` wrapped in ``<mark>``; prose in
     the page's font, the document's code blocks in monospace; a quote read by
     OCR from a scan says so. ``settings`` read the file as the index did (OCR
     on or off). ``request`` (the page's number for this click) is stamped on
-    the Close link, so the page script can tell this view from one still on
-    screen from an earlier click of the same citation.
+    the Close link when it is a plain whole number, so the page script can tell
+    this view from one still on screen from an earlier click of the same citation.
 
     The offsets index into :func:`rag.ingest.loading.document_text`, the same text
     the citation was verified against, so the highlight is exact.
     """
-    stamp = f' data-rag-req="{request}"' if isinstance(request, int) else ""
+    plain = isinstance(request, int) and not isinstance(request, bool) and 0 <= request < 2**53
+    stamp = f' data-rag-req="{request}"' if plain else ""  # it comes from the browser
     close = (f'<a class="rag-back" href="#rag-back-{turn}-{citation.marker}"{stamp} role="button" '
              f'aria-label="Close the source and go back to the answer">Close</a>' if turn is not None else "")
     head = (f'<div class="rag-viewer-head"><h2 class="rag-panel-title">Source</h2>'

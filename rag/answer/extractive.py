@@ -36,7 +36,7 @@ from rag.answer.citations import citation_from_span
 from rag.answer.questions import asked_attribute, asked_speaker, asked_type, asks_separately, defined_term, mentions_target, question_kind
 from rag.settings import Settings
 from rag.text import (INSTRUCTION, in_vocabulary, is_context_term, question_identifiers, salient_surface, same_word, sentence_spans,
-                   stem, surface_of, terms, tokens, words)
+                   stem, surface_of, terms, tokens, word_pieces, words)
 from rag.objects import MAX_ANSWER_CHARS, Answer, Citation, Passage
 from rag.retrieval import Unit, passage_units
 
@@ -174,8 +174,8 @@ class ExtractiveAnswerer:
         missing = [w for w in salient_surface(question) if not known(stem(w))]
         # "What was on the menu?": the thing asked for must be something the corpus speaks of.
         kinds = set(asked_type(question))  # "which company": the answer's type, not a word it must use
-        missing += [w for w in asked_attribute(question)  # in the index's pieces: json_patch -> json, patch
-                    if not all(known(t) for t in tokens(w) or [stem(w)]) and w not in missing and w not in kinds]
+        missing += [w for w in asked_attribute(question)
+                    if not all(known(t) for t in word_pieces(w)) and w not in missing and w not in kinds]
         missing += [i for i in question_identifiers(question) if i.lower() not in retriever.identifiers]
         if missing:
             return f"the corpus never mentions {_names(missing)}"
@@ -366,9 +366,7 @@ class _QuestionTerms:
         self.kind = question_kind(question)
         self.terms = terms(question)
         self.attribute_words = asked_attribute(question)
-        # Each asked-for word as the index cuts it ("json_patch" -> json, patch): a unit mentions
-        # the word when it holds every piece.
-        self.attribute = [(stem(w), tokens(w) or [stem(w)]) for w in self.attribute_words]
+        self.attribute = [(stem(w), word_pieces(w)) for w in self.attribute_words]
         # A term absent from the corpus weighs like a rare one: no unit covers that part of the question.
         self.weight = {t: (0.3 if is_context_term(t) else 1.0) * idf.get(t, absent) for t in self.terms}
         self.total = sum(self.weight.values()) or 1.0
